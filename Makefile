@@ -1,0 +1,31 @@
+# The two commands of the README. Each does its own set-up on a fresh machine:
+# a virtual environment in .venv, the package with its dev extras, and (best effort,
+# only as root with apt-get) the Debian display fonts the logo generator prefers.
+#   make demo   runs the main job: `kyb demo` on the embedded defaults
+#   make test   runs the whole test suite (what .ci/run calls)
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+READY  := $(VENV)/.installed
+
+.PHONY: demo test lint fonts
+
+demo: $(READY)
+	$(BIN)/kyb demo
+
+test: $(READY)
+	$(BIN)/python -m pytest
+
+lint: $(READY)
+	$(BIN)/ruff check .
+
+fonts:
+	@scripts/install-fonts
+
+$(READY): setup.py
+	@scripts/install-fonts
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@

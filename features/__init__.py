@@ -1,0 +1,1 @@
+"""Backbones, local descriptors, codebooks and VLAD encodings (step 2)."""

@@ -1,0 +1,39 @@
+"""The `kyb` command group.
+
+Subcommands live in their own modules and are imported only when invoked, so that
+`kyb --help` and light commands do not pay for importing TensorFlow.
+"""
+
+import importlib
+
+import click
+
+#: command name -> "module:attribute" of its click command.
+COMMANDS = {
+    "demo": "kyb.demo_cmd:demo",
+    "synth": "kyb.synth_cmd:synth",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports each subcommand's module on first use."""
+
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, cmd_name):
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="know-your-bands")
+def cli():
+    """Know Your Bands: name metal bands from real-life photos."""
+
+
+def main():
+    cli(prog_name="kyb")

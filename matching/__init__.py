@@ -1,0 +1,1 @@
+"""Nearest-reference search, geometric verification and the index bundle (step 3)."""

@@ -1,0 +1,1 @@
+"""Metal Archives scraping into the band database and image store."""

@@ -1,0 +1,1 @@
+"""The Flask JSON API for app clients and the web page."""
