@@ -1,0 +1,50 @@
+"""Shared test fixtures.
+
+Two kinds of outside resources are used in place, never copied: the real data in
+`../shared` (Metal Archives pages, real photos) and the MariaDB server. Where one is
+missing, tests skip with a clear reason on a developer's plain clone, but under CI
+(`CI=true`) a missing resource is a failure, so CI can never go green by skipping.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DIR = Path(os.environ.get("KYB_SHARED_DIR", REPO_ROOT.parent / "shared"))
+MYSQL_URL = os.environ.get("KYB_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+
+
+def under_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def skip_or_fail(reason: str):
+    """Skip on a developer machine; fail under CI, where every resource must be present."""
+    if under_ci():
+        pytest.fail(f"{reason} (CI=true: this test must run, not skip)")
+    pytest.skip(reason)
+
+
+def shared_path(*parts: str) -> Path:
+    """A path inside ../shared, or a skip (a fail under CI) when it is absent."""
+    path = SHARED_DIR.joinpath(*parts)
+    if not path.exists():
+        skip_or_fail(f"{path} is absent (tests read ../shared in place)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mysql_url() -> str:
+    """URL of a reachable MariaDB/MySQL database, or a skip (a fail under CI)."""
+    import sqlalchemy
+
+    try:
+        engine = sqlalchemy.create_engine(MYSQL_URL)
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # any connection failure means "no server here"
+        skip_or_fail(f"MariaDB/MySQL not reachable at {MYSQL_URL}: {exc}")
+    return MYSQL_URL
