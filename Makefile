@@ -9,7 +9,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 READY  := $(VENV)/.installed
 
-.PHONY: demo test lint fonts
+.PHONY: demo test lint assets
 
 demo: $(READY)
 	$(BIN)/kyb demo
@@ -20,11 +20,11 @@ test: $(READY)
 lint: $(READY)
 	$(BIN)/ruff check .
 
-fonts:
-	@scripts/install-fonts
+assets:
+	@scripts/install-assets
 
 $(READY): setup.py
-	@scripts/install-fonts
+	@scripts/install-assets
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -1,0 +1,118 @@
+"""Small image primitives shared by the generator: noise fields, colours, compositing.
+
+Images inside the generator are float32 RGB in [0, 1] with a separate float32 alpha
+in [0, 1]; they become uint8 only when written to disk.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import functools
+
+import cv2
+import numpy as np
+
+NOISE_BANK_SIDE = 1088
+
+
+def smooth_field(rng: np.random.Generator, shape: tuple[int, int], cells: int) -> np.ndarray:
+    """A smooth random field in [-1, 1]: `cells` random values per side, bicubically upsampled."""
+    height, width = shape
+    aspect = width / max(height, 1)
+    grid = rng.uniform(-1, 1, size=(cells, max(2, int(round(cells * aspect)))) ).astype(np.float32)
+    return np.clip(cv2.resize(grid, (width, height), interpolation=cv2.INTER_CUBIC), -1, 1)
+
+
+def fractal_noise(rng: np.random.Generator, shape: tuple[int, int], octaves: int = 5,
+                  base_cells: int = 3, persistence: float = 0.55) -> np.ndarray:
+    """Multi-octave value noise normalised to [0, 1]: clouds, smoke, stains, fabric."""
+    total = np.zeros(shape, np.float32)
+    amplitude, cells = 1.0, base_cells
+    for _ in range(octaves):
+        total += amplitude * smooth_field(rng, shape, cells)
+        amplitude *= persistence
+        cells *= 2
+    low, high = float(total.min()), float(total.max())
+    return (total - low) / max(high - low, 1e-6)
+
+
+@functools.lru_cache(maxsize=1)
+def _noise_bank() -> np.ndarray:
+    """Standard normal noise, drawn once per process from a fixed seed.
+
+    Per-pixel noise for a megapixel photo costs more to draw than the rest of the photo
+    to compose; shifted and flipped windows of one bank are just as random to the eye
+    and to a network, and stay deterministic.
+    """
+    return np.random.default_rng(20181).standard_normal((NOISE_BANK_SIDE,) * 2 + (3,), dtype=np.float32)
+
+
+def gaussian_noise(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Standard normal noise of `shape` (H, W) or (H, W, C<=3), as a window of the bank."""
+    height, width = shape[:2]
+    if height > NOISE_BANK_SIDE or width > NOISE_BANK_SIDE:
+        return rng.standard_normal(shape, dtype=np.float32)
+    bank = _noise_bank()
+    y = int(rng.integers(0, NOISE_BANK_SIDE - height + 1))
+    x = int(rng.integers(0, NOISE_BANK_SIDE - width + 1))
+    channels = shape[2] if len(shape) == 3 else 1
+    c = int(rng.integers(0, 4 - channels))
+    window = bank[y:y + height, x:x + width, c:c + channels]
+    if rng.random() < 0.5:
+        window = window[::-1]
+    return window if len(shape) == 3 else window[..., 0]
+
+
+def hsv_colour(hue: float, saturation: float, value: float) -> np.ndarray:
+    return np.array(colorsys.hsv_to_rgb(hue % 1.0, saturation, value), np.float32)
+
+
+def random_colour(rng: np.random.Generator, saturation=(0.4, 1.0), value=(0.3, 1.0)) -> np.ndarray:
+    return hsv_colour(rng.random(), rng.uniform(*saturation), rng.uniform(*value))
+
+
+def luminance(colour: np.ndarray) -> float:
+    """Perceived brightness of an RGB colour in [0, 1] (Rec. 601 weights)."""
+    return float(np.asarray(colour, np.float32) @ np.array([0.299, 0.587, 0.114], np.float32))
+
+
+def contrasting_colour(rng: np.random.Generator, background: np.ndarray) -> np.ndarray:
+    """A colour clearly lighter or darker than `background`, so printed ink stays legible."""
+    value = (0.75, 1.0) if luminance(background) < 0.45 else (0.0, 0.3)
+    if rng.random() < 0.5:
+        grey = rng.uniform(*value)
+        return np.full(3, grey, np.float32)
+    return random_colour(rng, saturation=(0.3, 1.0), value=value)
+
+
+def blend(base: np.ndarray, top: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Alpha-blend `top` over `base` (alpha HxW in [0, 1])."""
+    return base + (top - base) * alpha[..., None]
+
+
+def fill(shape: tuple[int, int], colour: np.ndarray) -> np.ndarray:
+    return np.broadcast_to(colour.astype(np.float32), (*shape, 3)).copy()
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    return np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def to_float(image: np.ndarray) -> np.ndarray:
+    return image.astype(np.float32) / 255.0
+
+
+def resize_to(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize with area averaging when shrinking (no aliasing) and cubic when enlarging."""
+    shrinking = width * height < image.shape[0] * image.shape[1]
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
+    return cv2.resize(image, (max(1, width), max(1, height)), interpolation=interpolation)
+
+
+def tight_box(mask: np.ndarray, threshold: float = 0.5) -> tuple[int, int, int, int] | None:
+    """(x1, y1, x2, y2) of the pixels of `mask` above `threshold`, exclusive end; None if empty."""
+    binary = (mask > threshold).astype(np.uint8)
+    if not cv2.countNonZero(binary):
+        return None
+    x, y, width, height = cv2.boundingRect(binary)
+    return x, y, x + width, y + height

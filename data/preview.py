@@ -1,0 +1,54 @@
+"""A contact sheet of a dataset's photos with their ground-truth boxes drawn, to judge realism."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from data.dataset import UNKNOWN_BAND_ID, load_dataset
+from data.voc import read_voc
+
+#: Box colours (BGR): logos orange, albums cyan, open-set (unknown band) objects magenta.
+COLOURS = {"logo": (0, 140, 255), "album": (255, 200, 0), "unknown": (255, 0, 255)}
+
+
+def _thumbnail(photo_path: Path, annotation_path: Path, size: int) -> np.ndarray:
+    image = cv2.imread(str(photo_path))
+    if image is None:
+        raise ValueError(f"{photo_path}: not a readable image")
+    annotation = read_voc(annotation_path)
+    scale = size / max(image.shape[:2])
+    image = cv2.resize(image, (int(image.shape[1] * scale), int(image.shape[0] * scale)),
+                       interpolation=cv2.INTER_AREA)
+    for obj in annotation.objects:
+        unknown = obj.band_id == UNKNOWN_BAND_ID
+        colour = COLOURS["unknown" if unknown else obj.name]
+        x1, y1, x2, y2 = (int(v * scale) for v in obj.box)
+        cv2.rectangle(image, (x1, y1), (x2, y2), colour, 1 if obj.difficult else 2, cv2.LINE_AA)
+        label = f"{obj.name} {'?' if unknown else obj.band_id}"
+        cv2.putText(image, label, (x1 + 2, max(10, y1 - 3)), cv2.FONT_HERSHEY_SIMPLEX, 0.35, colour, 1,
+                    cv2.LINE_AA)
+    tile = np.full((size, size, 3), 32, np.uint8)
+    tile[:image.shape[0], :image.shape[1]] = image
+    return tile
+
+
+def contact_sheet(root: str | Path, out: str | Path, count: int = 12, columns: int = 4,
+                  size: int = 320, seed: int = 0) -> Path:
+    """Write a grid of `count` randomly chosen photos (boxes drawn) to `out` (PNG or JPEG)."""
+    dataset = load_dataset(root)
+    names = sorted(p.stem for p in (dataset.root / "photos").glob("*.jpg"))
+    if not names:
+        raise ValueError(f"{root}: no photos to preview")
+    rng = np.random.default_rng(seed)
+    chosen = sorted(rng.choice(names, size=min(count, len(names)), replace=False))
+    tiles = [_thumbnail(dataset.photo_path(n), dataset.annotation_path(n), size) for n in chosen]
+    while len(tiles) % columns:
+        tiles.append(np.full((size, size, 3), 32, np.uint8))
+    grid = np.vstack([np.hstack(tiles[i:i + columns]) for i in range(0, len(tiles), columns)])
+    out = Path(out)
+    if not cv2.imwrite(str(out), grid):
+        raise OSError(f"{out}: could not write the contact sheet")
+    return out
