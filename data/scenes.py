@@ -295,5 +295,8 @@ SCENE_ITEMS = {
     "jacket": (("logo", 1, 5), ("album", 0, 2)),
     "posters": (("logo", 0, 2), ("album", 0, 2)),
     "in_hand": (("album", 1, 1), ("logo", 0, 1)),
-    "shelf": (("album", 3, 6),),
+    "shelf": (("album", 2, 5),),
 }
+#: How often each scene is drawn: logo-heavy scenes more often, so that logos (the harder
+#: kind) are at least as common as covers in the photos.
+SCENE_WEIGHTS = {"shirt": 0.25, "jacket": 0.3, "posters": 0.17, "in_hand": 0.13, "shelf": 0.15}

@@ -42,7 +42,7 @@ from data.dataset import (
 )
 from data.imaging import tight_box, to_float, to_uint8
 from data.logos import design_logo, reference_colours, render_ink, render_reference
-from data.scenes import SCENE_ITEMS, SCENES, background
+from data.scenes import SCENE_ITEMS, SCENE_WEIGHTS, SCENES, background
 from data.voc import VocAnnotation, VocObject, write_voc
 
 #: Phone-photo shapes at the long side the detector works at (larger adds time, not realism).
@@ -249,7 +249,7 @@ def render_photo(task: tuple[int, float]) -> tuple[str, list[tuple[str, int]]]:
     root, seed = _STATE["root"], _STATE["seed"]
     rng = rng_for(seed, PHOTO, index)
     width, height = PHOTO_SIZES[rng.integers(len(PHOTO_SIZES))]
-    scene = list(SCENES)[rng.integers(len(SCENES))]
+    scene = str(rng.choice(list(SCENE_WEIGHTS), p=list(SCENE_WEIGHTS.values())))
     items = _pick_items(rng, scene, open_set)
     photo = background(rng, width, height)
     SCENES[scene](photo, items, rng)

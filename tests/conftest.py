@@ -48,3 +48,13 @@ def mysql_url() -> str:
     except Exception as exc:  # any connection failure means "no server here"
         skip_or_fail(f"MariaDB/MySQL not reachable at {MYSQL_URL}: {exc}")
     return MYSQL_URL
+
+
+@pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory) -> Path:
+    """A small generated dataset folder (12 bands, 16 photos), shared by the whole session."""
+    from data.synth import SynthConfig, generate
+
+    root = tmp_path_factory.mktemp("synth") / "dataset"
+    generate(root, SynthConfig(bands=12, photos=16, seed=7, open_set=0.2, workers=2))
+    return root

@@ -1,0 +1,106 @@
+"""Parts of the generator: fonts, names, logo designs, covers, augmentation, composition."""
+
+import numpy as np
+import pytest
+
+from data import fonts
+from data.augment import augment_reference, is_black_and_white, replace_white, skew_and_stretch
+from data.compose import Item, Photo, Sheet, homography, paste, place
+from data.covers import COVER_SIZE, render_cover
+from data.logos import design_logo, render_reference
+from data.names import band_ids, band_record, unique_names, url_slug
+
+
+def rng(*seed):
+    return np.random.default_rng(list(seed) or [0])
+
+
+def test_fonts_are_found_and_each_draws_latin_letters():
+    faces = fonts.available_fonts()
+    assert faces, "matplotlib's DejaVu fonts are always there"
+    assert all(face.family for face in faces)
+    assert fonts.pick_font(rng(1)) == fonts.pick_font(rng(1))
+
+
+def test_logos_render_without_any_font_on_the_machine(monkeypatch):
+    monkeypatch.setattr(fonts, "available_fonts", lambda: ())
+    design = design_logo("Frozen Throne", rng(4))
+    assert design.fill.max() > 0.9
+    assert (design.ink > 0.5).sum() > 2000, "the fallback font still draws the name"
+
+
+def test_a_design_is_deterministic_and_depends_on_the_name():
+    one, again = design_logo("Grave of Oath", rng(9)), design_logo("Grave of Oath", rng(9))
+    other = design_logo("Cursed Crypt", rng(9))
+    assert np.array_equal(one.fill, again.fill)
+    assert one.shape != other.shape or not np.array_equal(one.fill, other.fill)
+
+
+def test_logo_designs_vary_in_aspect_ratio():
+    ratios = [s[1] / s[0] for s in (design_logo(n, rng(i)).shape
+                                    for i, n in enumerate(unique_names(rng(2), 40)))]
+    assert min(ratios) < 2.0 and max(ratios) > 4.0
+
+
+def test_reference_colours_do_not_identify_the_band():
+    """Half or more of the references are plain black on white: colour alone cannot tell bands apart."""
+    whites = 0
+    for i in range(60):
+        image = render_reference(design_logo("Iron Wolf", rng(1)), rng(i))
+        whites += bool(np.allclose(image[0, 0], 1.0))
+    assert 20 <= whites <= 45
+
+
+def test_cover_is_square_and_deterministic():
+    design = design_logo("Ashen Legion", rng(3))
+    cover = render_cover(design, "Under the Moon", rng(5))
+    assert cover.shape == (COVER_SIZE, COVER_SIZE, 3) and cover.min() >= 0 and cover.max() <= 1
+    assert np.array_equal(cover, render_cover(design, "Under the Moon", rng(5)))
+
+
+def test_band_records_look_like_metal_archives():
+    ids = band_ids(rng(1), 100)
+    assert len(set(ids)) == 100
+    record = band_record(rng(1), 3540012345, "Frozen Throne")
+    assert record["url"] == "https://www.metal-archives.com/bands/Frozen_Throne/3540012345"
+    assert url_slug("Mötley Crüe") == "Motley_Crue"
+    assert len({n.casefold() for n in unique_names(rng(5), 500)}) == 500
+
+
+def test_replace_white_tints_the_background_and_keeps_the_ink():
+    image = np.ones((20, 20, 3), np.float32)
+    image[5:15, 5:15] = 0.0
+    assert is_black_and_white(image)
+    tinted = replace_white(image, rng(2))
+    assert np.allclose(tinted[5:15, 5:15], 0.0)
+    assert not is_black_and_white(tinted)
+
+
+def test_skew_and_stretch_keep_the_whole_image():
+    image = np.zeros((50, 100, 3), np.float32)
+    out = skew_and_stretch(image, rng(3), skew=0.2, stretch=0.25)
+    assert out.shape[1] >= 100 * 0.75 and out.shape[0] >= 50 * 0.75
+    assert augment_reference(np.ones((30, 60, 3), np.float32), rng(1)).ndim == 3
+
+
+def test_occlusion_shrinks_the_visible_region_of_an_object():
+    photo = Photo(np.zeros((200, 200, 3), np.float32))
+    item = Item("album", 1, 1, np.ones((50, 50, 3), np.float32))
+    sheet = Sheet(np.ones((50, 50, 3), np.float32), np.ones((50, 50), np.float32))
+    paste(sheet, np.ones((50, 50, 3), np.float32), np.ones((50, 50), np.float32), 0, 0, item)
+    place(photo, sheet, homography((50, 50), (100, 100), 100, 0, 0, rng(0)))
+    full = photo.objects[0].visible.sum()
+    assert full == pytest.approx(100 * 100, rel=0.05)
+    cover = Sheet(np.zeros((50, 50, 3), np.float32), np.ones((50, 50), np.float32))
+    place(photo, cover, homography((50, 50), (75, 100), 50, 0, 0, rng(0)))
+    assert photo.objects[0].visible.sum() == pytest.approx(full * 0.75, rel=0.05)
+    assert not photo.objects[0].truncated
+
+
+def test_an_object_cut_by_the_photo_border_is_truncated():
+    photo = Photo(np.zeros((100, 100, 3), np.float32))
+    item = Item("album", 1, 1, np.ones((40, 40, 3), np.float32))
+    sheet = Sheet(np.ones((40, 40, 3), np.float32), np.ones((40, 40), np.float32))
+    paste(sheet, np.ones((40, 40, 3), np.float32), np.ones((40, 40), np.float32), 0, 0, item)
+    place(photo, sheet, homography((40, 40), (95, 50), 40, 0, 0, rng(0)))
+    assert photo.objects[0].truncated
