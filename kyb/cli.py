@@ -12,6 +12,8 @@ import click
 COMMANDS = {
     "demo": "kyb.demo_cmd:demo",
     "synth": "kyb.synth_cmd:synth",
+    "db": "kyb.db_cmd:db",
+    "scrape": "kyb.scrape_cmd:scrape",
 }
 
 

@@ -3,7 +3,9 @@
 The contract tables are `bands`, `albums` and `references` with exactly the contract's
 column names. Everything else is additive: `bands.name_key` (the search key),
 `references.source_key` (what makes scraped references idempotent), the scraper's
-resumable state (`scrape_letters`, `scrape_queue`, `scrape_errors`), what band pages
+resumable state (`scrape_sources`: how far each band list, a letter or a search, has
+been read; `scrape_queue`: every band found and whether its pages are done;
+`scrape_errors`: what failed, page by page), what band pages
 carry beyond the contract (`similar_bands`, `band_links`) and `kyb_meta`, which holds
 the schema version so that old code refuses a newer database instead of corrupting it.
 
@@ -66,7 +68,7 @@ class Schema:
     references: Table
     similar_bands: Table
     band_links: Table
-    scrape_letters: Table
+    scrape_sources: Table
     scrape_queue: Table
     scrape_errors: Table
     meta: Table
@@ -150,9 +152,9 @@ def build_schema(prefix: str = "") -> Schema:
         Column("title", String(255)),
         Column("url", String(2048)),
     )
-    scrape_letters = table(
-        "scrape_letters",
-        Column("letter", String(8), primary_key=True),
+    scrape_sources = table(
+        "scrape_sources",
+        Column("source", String(64), primary_key=True),
         Column("next_start", Integer, nullable=False, default=0),
         Column("total", Integer),
         Column("done", Boolean, nullable=False, default=False),
@@ -185,4 +187,4 @@ def build_schema(prefix: str = "") -> Schema:
         Column("value", String(255), nullable=False),
     )
     return Schema(md, bands, albums, references, similar_bands, band_links,
-                  scrape_letters, scrape_queue, scrape_errors, meta)
+                  scrape_sources, scrape_queue, scrape_errors, meta)

@@ -183,9 +183,12 @@ class Store:
             yield conn
 
     def upsert(self, table_name: str, rows: Iterable[dict], *, conn: Connection | None = None,
-               key: Sequence[str] | None = None, batch_size: int = BATCH_SIZE) -> int:
+               key: Sequence[str] | None = None, update: bool = True,
+               batch_size: int = BATCH_SIZE) -> int:
         """Insert `rows`, or update the stored row with the same `key` (default: primary key).
 
+        With `update=False` a row whose key is already stored is left as it is ("insert
+        if absent": the scraper queues bands without resetting finished ones).
         Only the columns present in the rows are written, so a partial row (the band
         list of a browse page) never blanks fields a fuller source (the band page) has
         filled. Every row should carry the same columns. Values are coerced to the
@@ -202,7 +205,7 @@ class Store:
         if missing:
             raise StoreError(f"{table_name}: rows lack key column(s) {', '.join(missing)}")
         params = [{c: row.get(c) for c in columns} for row in prepared]
-        statement = self._upsert_statement(table, columns, key)
+        statement = self._upsert_statement(table, columns if update else key, key)
         if conn is None:
             with self.begin() as own:
                 for chunk in _chunks(params, batch_size):
@@ -216,10 +219,11 @@ class Store:
         updates = [c for c in columns if c not in key]
         if self.is_mysql:
             stmt = mysql_dialect.insert(table)
-            # A no-op assignment where there is nothing to update keeps "insert if absent"
-            # without INSERT IGNORE, which would also swallow real errors.
-            assignments = {c: stmt.inserted[c] for c in (updates or key[:1])}
-            return stmt.on_duplicate_key_update(assignments)
+            # "key = key" keeps "insert if absent" without INSERT IGNORE, which would
+            # also swallow real errors.
+            if not updates:
+                return stmt.on_duplicate_key_update({key[0]: table.c[key[0]]})
+            return stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in updates})
         stmt = sqlite_dialect.insert(table)
         if not updates:
             return stmt.on_conflict_do_nothing(index_elements=key)
