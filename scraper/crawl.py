@@ -130,6 +130,8 @@ class Crawler:
         self.summary = summary = Summary(traffic=self.session.traffic)
         if retry_failed:
             self.state.requeue_failed([band_list.source for band_list in lists])
+        if self.images is not None:
+            self.images.sweep_partial_files()
         remaining = limit
         bar = tqdm(total=limit, unit="band", desc="scrape", disable=not self.progress)
         try:

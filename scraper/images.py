@@ -9,8 +9,10 @@ temporary file renamed into place: a file under its final name is always complet
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from retrieval.images import ImageFacts, NotAnImage, describe_image
 
 #: Largest download accepted as a logo or cover (real ones are well under 2 MB).
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+_PARTIAL_PREFIX = ".incoming-"
 
 
 class ImageRefused(ValueError):
@@ -38,6 +41,18 @@ class ImageStore:
         self.root = Path(root).expanduser().resolve()
         self.max_bytes = max_bytes
 
+    def sweep_partial_files(self, older_than_s: float = 3600.0) -> int:
+        """Delete temporary files a killed run left behind. Only old ones: a file being
+        written right now by another process is seconds old at most."""
+        removed = 0
+        cutoff = time.time() - older_than_s
+        for partial in self.root.glob(f"??/{_PARTIAL_PREFIX}*"):
+            with contextlib.suppress(FileNotFoundError):
+                if partial.stat().st_mtime < cutoff:
+                    partial.unlink()
+                    removed += 1
+        return removed
+
     def path_for(self, facts: ImageFacts) -> Path:
         return self.root / facts.sha256[:2] / f"{facts.sha256}.{facts.extension}"
 
@@ -53,7 +68,7 @@ class ImageStore:
         if path.exists():
             return StoredImage(path, facts, new=False)
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=_PARTIAL_PREFIX)
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(data)

@@ -1,0 +1,452 @@
+"""End-to-end scrapes against a local Metal Archives: a real HTTP server on 127.0.0.1
+serving the fixture pages under their real URL paths, generated PNG images, and
+switchable faults (429 then success, 500, a hang past the client timeout, a truncated
+page, a connection cut mid-body, a Cloudflare challenge, non-images, oversized images).
+
+Waits are tiny (or recorded and skipped) so the whole file runs in seconds.
+"""
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict, deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from PIL import Image
+
+from kyb.cli import cli
+from retrieval.store import Store
+from scraper.crawl import Crawler, artist_list, letter_list
+from scraper.http import Politeness, PoliteSession
+from scraper.images import ImageStore
+from tests.conftest import REPO_ROOT, shared_path
+
+MINI = REPO_ROOT / "tests" / "fixtures" / "metal-archives-mini"
+MA = "https://www.metal-archives.com"
+CHALLENGE_PAGE = (b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>"
+                  b"<div id=\"challenge-platform\"></div><script>window._cf_chl_opt={}</script>"
+                  b"</body></html>")
+
+
+def png_bytes(seed: str, size=(24, 16)) -> bytes:
+    """A small PNG whose colour depends on `seed`, so distinct URLs give distinct files."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    buffer = io.BytesIO()
+    Image.new("RGB", size, tuple(digest[:3])).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+class FakeSite:
+    """Metal Archives in miniature. Pages are registered per band id and served under the
+    site's URL paths; faults are queued per path (one-shot) or set for good."""
+
+    def __init__(self):
+        self.bands: dict[int, dict[str, str]] = {}
+        self.albums: dict[int, str] = {}
+        self.letters: dict[str, list[dict]] = defaultdict(list)
+        self.searches: dict[str, str] = {}
+        self.faults: dict[str, deque] = defaultdict(deque)
+        self.always: dict[str, str] = {}
+        self.robots = "User-agent: *\nDisallow: /private/\n"
+        self.page_size = 2
+        self.hang_s = 0.8
+        self.huge_bytes = 3 * 1024 * 1024
+        self.seen: list[tuple[str, str]] = []  # (path, User-Agent)
+        self.lock = threading.Lock()
+        self.server = None
+
+    # -- content ----------------------------------------------------------------------
+
+    def add_band(self, root: Path, band_file: str, letter: str, status="Active") -> int:
+        """Serve a band's saved pages (those that exist under `root`) and list it."""
+        page = (root / "band" / band_file).read_text(encoding="utf-8")
+        band_id = int(re.search(r"_(\d+)\.html$", band_file).group(1))
+        self._register(band_id, page, {
+            "read-more": root / "read-more" / f"{band_id}.html",
+            "discography": root / "discography" / f"{band_id}_all.html",
+            "similar": root / "similar" / f"{band_id}.html",
+            "links": root / "links" / f"{band_id}.html",
+        }, letter, status)
+        for album in (root / "album").glob("*.html") if (root / "album").is_dir() else ():
+            self.albums[int(album.stem)] = album.read_text(encoding="utf-8")
+        return band_id
+
+    def add_clone(self, band_id: int, letter: str, name: str | None = None) -> None:
+        """Band 9000001 of the mini fixtures again, under another id (its albums too)."""
+        name = name or f"Clone {band_id}"
+
+        def clone(text: str) -> str:
+            return text.replace("9000001", str(band_id)).replace("Xénophobic Mårch", name) \
+                .replace("Xenophobic_March", "Clone")
+
+        page = clone((MINI / "band" / "Xenophobic_March_9000001.html").read_text("utf-8"))
+        self._register(band_id, page, {
+            kind: (MINI / kind / file, clone)
+            for kind, file in (("read-more", "9000001.html"),
+                               ("discography", "9000001_all.html"),
+                               ("similar", "9000001.html"), ("links", "9000001.html"))
+        }, letter, "Active")
+        for album in (MINI / "album").glob("9000001*.html"):
+            self.albums[int(clone(album.stem))] = clone(album.read_text("utf-8"))
+
+    def _register(self, band_id, page, parts, letter, status):
+        pages = {"band": page}
+        for kind, source in parts.items():
+            path, transform = source if isinstance(source, tuple) else (source, str)
+            if path.exists():
+                pages[kind] = transform(path.read_text(encoding="utf-8"))
+        self.bands[band_id] = pages
+        url = re.search(r'<h1 class="band_name"><a href="([^"]+)">([^<]+)</a>', page)
+        self.letters[letter].append({"url": url.group(1), "name": url.group(2),
+                                     "status": status, "id": band_id})
+
+    def band_path(self, band_id: int) -> str:
+        entry = next(e for entries in self.letters.values() for e in entries if e["id"] == band_id)
+        return urlsplit(entry["url"]).path
+
+    # -- serving ----------------------------------------------------------------------
+
+    def route(self, path: str, query: dict) -> tuple[int, str, bytes]:
+        html = "text/html; charset=UTF-8"
+        if path == "/robots.txt":
+            return (200, "text/plain", self.robots.encode()) if self.robots is not None \
+                else (404, "text/plain", b"no robots")
+        if match := re.fullmatch(r"/browse/ajax-letter/l/([^/]+)/json/1", path):
+            return 200, "application/json", self._browse(match.group(1), query)
+        if path == "/search/ajax-artist-search/":
+            found = self.searches.get(query.get("query", [""])[0])
+            return (200, "application/json", found.encode()) if found else (404, html, b"")
+        if match := re.fullmatch(r"/bands/[^/]+/(\d+)", path):
+            return self._band_part(int(match.group(1)), "band")
+        for kind, pattern in (("read-more", r"/band/read-more/id/(\d+)"),
+                              ("discography", r"/band/discography/id/(\d+)/tab/all"),
+                              ("similar", r"/band/ajax-recommendations/id/(\d+)/showMoreSimilar/1"),
+                              ("links", r"/link/ajax-list/type/band/id/(\d+)")):
+            if match := re.fullmatch(pattern, path):
+                return self._band_part(int(match.group(1)), kind)
+        if match := re.fullmatch(r"/albums/[^/]+/[^/]+/(\d+)", path):
+            album_id = int(match.group(1))
+            return 200, html, self.albums.get(album_id, self._generated_album(album_id)).encode()
+        if path.startswith("/images/"):
+            return 200, "image/png", png_bytes(path)
+        return 404, html, b"<html><body>Not found</body></html>"
+
+    def _band_part(self, band_id, kind):
+        page = self.bands.get(band_id, {}).get(kind)
+        if page is None:
+            return 404, "text/html", b"<html><body>Not found</body></html>"
+        return 200, "text/html; charset=UTF-8", page.encode("utf-8")
+
+    @staticmethod
+    def _generated_album(album_id: int) -> str:
+        """An album page for albums of the real bands (the shared fixtures have none)."""
+        return (f'<html><body><div class="album_img"><a class="image" id="cover" '
+                f'href="{MA}/images/covers/{album_id}.jpg?1"></a></div>'
+                f'<h1 class="album_name"><a href="{MA}/albums/B/A/{album_id}">Album {album_id}'
+                "</a></h1></body></html>")
+
+    def _browse(self, letter, query) -> bytes:
+        entries = self.letters.get(letter, [])
+        start = int(query.get("iDisplayStart", ["0"])[0])
+        size = min(int(query.get("iDisplayLength", ["500"])[0]), self.page_size)
+        rows = [[f"<a href='{e['url']}'>{e['name']}</a>", "Norway", "Black Metal",
+                 f'<span class="active">{e["status"]}</span>']
+                for e in entries[start:start + size]]
+        return json.dumps({"iTotalRecords": len(entries), "iTotalDisplayRecords": len(entries),
+                           "sEcho": 1, "aaData": rows}).encode()
+
+    def fault(self, path: str) -> str | None:
+        with self.lock:
+            if self.faults[path]:
+                return self.faults[path].popleft()
+            return self.always.get(path)
+
+    def __enter__(self):
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args):
+                pass
+
+            def do_GET(self):
+                parts = urlsplit(self.path)
+                with site.lock:
+                    site.seen.append((parts.path, self.headers.get("User-Agent", "")))
+                # A client that gave up (the timeout tests) has nobody left to answer.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._answer(parts.path, parse_qs(parts.query))
+
+            def _answer(self, path, query):
+                fault = site.fault(path)
+                if fault == "hang":
+                    time.sleep(site.hang_s)
+                status, content_type, body = site.route(path, query)
+                headers = {"Content-Type": content_type}
+                if fault == "429":
+                    status, body, headers["Retry-After"] = 429, b"slow down", "1"
+                elif fault in ("500", "404"):
+                    status, body = int(fault), b"<html><body>Error</body></html>"
+                elif fault == "challenge":
+                    status, body, headers["Content-Type"] = 403, CHALLENGE_PAGE, "text/html"
+                elif fault == "truncate":
+                    body = body[: len(body) // 2]
+                elif fault == "notimage":
+                    body, headers["Content-Type"] = b"<html><body>hotlink</body></html>", \
+                        "image/jpeg"
+                elif fault in ("huge", "huge-unsized"):
+                    body = png_bytes(path) + b"\0" * site.huge_bytes
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                if fault != "huge-unsized":
+                    self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if fault == "cut":  # promise the whole body, send half, hang up
+                    self.wfile.write(body[: len(body) // 2])
+                    return
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def __exit__(self, *_exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+@pytest.fixture
+def site():
+    with FakeSite() as running:
+        yield running
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store.open(f"sqlite:///{tmp_path / 'kyb.sqlite'}", create=True) as opened:
+        yield opened
+
+
+class Waits(list):
+    """Stands in for time.sleep: records each wait instead of sleeping."""
+
+    def __call__(self, seconds):
+        self.append(round(seconds, 3))
+
+
+def crawler(site, store, tmp_path, sleep=None, **politeness):
+    settings = {"delay": 0.0, "retries": 2, "backoff": 0.01, "max_backoff": 5.0,
+                "timeout": 0.3, **politeness}
+    session = PoliteSession(site.base_url, Politeness(**settings), contact="tests@example.org",
+                            sleep=Waits() if sleep is None else sleep)
+    return Crawler(store, session, ImageStore(tmp_path / "images", max_bytes=1024 * 1024))
+
+
+def rows(store, table, **where):
+    table = store.schema.table(table)
+    query = sa.select(table).where(*(table.c[k] == v for k, v in where.items()))
+    with store.engine.connect() as conn:
+        return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def queue_states(store) -> dict[int, str]:
+    return {row["band_id"]: row["status"] for row in rows(store, "scrape_queue")}
+
+
+def test_scrape_with_faults_records_errors_and_goes_on(site, store, tmp_path):
+    site.add_band(MINI, "Xenophobic_March_9000001.html", "X")
+    site.add_band(MINI, "Xylem_Throne_9000002.html", "X", status="Changed name")
+    for band_id in (9000010, 9000011, 9000012):
+        site.add_clone(band_id, "X")
+    site.robots = ("User-agent: *\nDisallow: /private/\n"
+                   "Disallow: /band/ajax-recommendations/id/9000010/\n")
+    site.faults["/browse/ajax-letter/l/X/json/1"].append("429")
+    site.faults["/bands/Xenophobic_March/9000001"].append("500")
+    site.faults["/bands/Xylem_Throne/9000002"].append("cut")
+    site.faults["/band/discography/id/9000010/tab/all"].append("hang")
+    site.always["/bands/Clone/9000011"] = "truncate"
+    site.always["/albums/Clone/%C3%98delagt/9000012002"] = "500"
+    site.always["/images/9/0/0/0/9000012_logo.png"] = "notimage"
+    site.always["/images/9/0/0/0/9000010001.jpg"] = "huge"
+
+    waits = Waits()
+    run = crawler(site, store, tmp_path, sleep=waits)
+    summary = run.run([letter_list("X")])
+
+    assert summary.stopped is None and summary.list_pages == 3
+    assert (summary.bands_done, summary.bands_failed) == (2, 3)
+    assert queue_states(store) == {9000001: "done", 9000002: "done", 9000010: "error",
+                                   9000011: "error", 9000012: "error"}
+    # Retry-After (1 s) honoured; two exponential backoffs for the persistent 500.
+    assert 1.0 in waits and waits.count(0.01) >= 4 and 0.02 in waits
+    assert summary.traffic.retries == 6  # 429, 500, cut, hang, 500 twice
+
+    errors = {(e["band_id"], e["kind"]): e for e in rows(store, "scrape_errors")}
+    assert sorted(errors) == [(9000010, "image"), (9000010, "similar"), (9000011, "band"),
+                              (9000012, "album"), (9000012, "image")]
+    assert "robots.txt disallows" in errors[(9000010, "similar")]["message"]
+    assert "over the 1048576-byte cap" in errors[(9000010, "image")]["message"]
+    assert "the page is truncated" in errors[(9000011, "band")]["message"]
+    assert "gave up after 3 attempts, last: HTTP 500" in errors[(9000012, "album")]["message"]
+    assert "not a decodable image" in errors[(9000012, "image")]["message"]
+    assert errors[(9000012, "image")]["url"] == f"{MA}/images/9/0/0/0/9000012_logo.png?1111"
+
+    assert len(rows(store, "bands")) == 5
+    assert len(rows(store, "albums")) == 9
+    assert len(rows(store, "references")) == 6
+    assert len(rows(store, "similar_bands")) == 4
+    assert len(rows(store, "band_links")) == 6
+    first = store.get_bands([9000001])[9000001]
+    assert first["comment"].endswith("- 2013: Ødegård joined on drums")  # from read-more
+    assert first["themes"] == "Winter, Warfare & Ruin"
+    assert store.get_bands([9000011])[9000011]["name"] == "Clone 9000011"  # from the list
+
+    images = sorted((tmp_path / "images").glob("??/*.png"))
+    assert len(images) == 6
+    for reference in rows(store, "references"):
+        path = Path(reference["path"])
+        assert path.name == f"{reference['sha256']}.png"
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == reference["sha256"]
+        assert (reference["width"], reference["height"]) == (24, 16)
+
+    # The site recovers; a second run retries the failed bands and cleans their errors.
+    site.faults.clear()
+    site.always.clear()
+    site.robots = ""
+    summary = crawler(site, store, tmp_path).run([letter_list("X")], retry_failed=True)
+    assert (summary.bands_done, summary.bands_failed) == (3, 0)
+    assert set(queue_states(store).values()) == {"done"}
+    assert rows(store, "scrape_errors") == []
+    assert len(rows(store, "albums")) == 12
+    assert len(rows(store, "references")) == 12
+    assert len(rows(store, "similar_bands")) == 8
+    assert len(rows(store, "band_links")) == 8
+    assert len(list((tmp_path / "images").glob("??/*.png"))) == 12
+    assert all("KnowYourBands/" in agent and "tests@example.org" in agent
+               for _path, agent in site.seen)
+
+
+def test_scrape_of_the_real_pages(site, store, tmp_path):
+    root = shared_path("fixtures", "metal-archives")
+    site.add_band(root, "Pathfinder_122302.html", "P")
+    site.add_band(root, "Rhapsody_of_Fire_32.html", "P")
+    summary = crawler(site, store, tmp_path).run([letter_list("P")], limit=10)
+    assert (summary.bands_done, summary.bands_failed, summary.failures) == (2, 0, [])
+
+    bands = store.get_bands([122302, 32])
+    assert bands[122302]["location"] == "Poznań, Wielkopolskie"
+    assert bands[32]["comment"].startswith("Not to be confused with the Genova band Rhapsody")
+    assert bands[32]["comment"].endswith("A Tribute to Helloween (Arise Records)")  # read-more
+    assert len(rows(store, "albums", band_id=122302)) == 5
+    assert len(rows(store, "albums", band_id=32)) == 36
+    assert all(album["cover_url"] for album in rows(store, "albums"))
+    assert len(rows(store, "references")) == 2 + 41
+    assert len(rows(store, "references", kind="logo")) == 2
+    assert len(rows(store, "similar_bands", band_id=32)) == 93
+    assert len(rows(store, "band_links", band_id=122302)) == 12
+
+
+def test_artist_search_queues_the_artists_bands(site, store, tmp_path):
+    site.add_band(MINI, "Xenophobic_March_9000001.html", "X")
+    site.add_band(MINI, "Xylem_Throne_9000002.html", "X")
+    site.searches["Xeno"] = (MINI / "search" / "artist_Xeno.json").read_text("utf-8")
+    summary = crawler(site, store, tmp_path).run([artist_list("Xeno")])
+    assert (summary.bands_done, summary.list_pages) == (2, 1)
+    assert {row["source"] for row in rows(store, "scrape_queue")} == {"artist:Xeno"}
+
+
+def test_cloudflare_challenge_stops_the_scrape_and_resume_finishes(site, tmp_path):
+    site.add_band(MINI, "Xenophobic_March_9000001.html", "X")
+    site.add_band(MINI, "Xylem_Throne_9000002.html", "X")
+    site.always["/bands/Xylem_Throne/9000002"] = "challenge"
+    database = f"sqlite:///{tmp_path / 'kyb.sqlite'}"
+    command = ["scrape", "--letters", "X", "--base-url", site.base_url, "--delay", "0",
+               "--backoff", "0.01", "--images", str(tmp_path / "images"), "--database",
+               database, "--no-progress"]
+    runner = CliRunner()
+
+    result = runner.invoke(cli, command)
+    assert result.exit_code == 3, result.output
+    assert "Cloudflare challenge" in result.output and "run the same command again" in \
+        result.output
+    assert sum(path.endswith("9000002") for path, _agent in site.seen) == 1  # no retry
+    with Store.open(database) as store:
+        assert queue_states(store) == {9000001: "done", 9000002: "pending"}
+        assert rows(store, "scrape_errors") == []
+
+    site.always.clear()
+    result = runner.invoke(cli, command)
+    assert result.exit_code == 0, result.output
+    assert "scraped 1 bands" in result.output
+    with Store.open(database) as store:
+        assert queue_states(store) == {9000001: "done", 9000002: "done"}
+
+
+def _count(database: Path, sql: str) -> int:
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as conn:
+            return conn.execute(sql).fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
+def test_kill_9_mid_scrape_then_resume_loses_and_duplicates_nothing(site, tmp_path):
+    bands = list(range(9000100, 9000116))
+    for band_id in bands:
+        site.add_clone(band_id, "K")
+    site.page_size = 5
+    database = tmp_path / "kyb.sqlite"
+    images = tmp_path / "images"
+    command = [sys.executable, "-m", "kyb", "scrape", "--letters", "K", "--base-url",
+               site.base_url, "--images", str(images), "--delay", "0.01", "--no-progress"]
+    env = {**os.environ, "KYB_DATABASE_URL": f"sqlite:///{database}"}
+    done = "SELECT COUNT(*) FROM scrape_queue WHERE status = 'done'"
+
+    for kill_after in (3, 9):
+        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while _count(database, done) < kill_after and time.monotonic() < deadline:
+            assert process.poll() is None, process.stderr.read().decode()
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert process.returncode == -signal.SIGKILL
+        assert kill_after <= _count(database, done) < len(bands)
+
+    finished = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                              timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    with Store.open(f"sqlite:///{database}") as store:
+        assert set(queue_states(store)) == set(bands)
+        assert set(queue_states(store).values()) == {"done"}
+        counts = store.counts()
+        assert (counts["bands"], counts["albums"], counts["references"]) == (16, 48, 48)
+        assert (counts["similar_bands"], counts["band_links"], counts["scrape_errors"]) == \
+            (32, 32, 0)
+        references = rows(store, "references")
+        assert len({r["source_key"] for r in references}) == 48
+        for band_id in bands:
+            assert len(rows(store, "albums", band_id=band_id)) == 3
+            assert len(rows(store, "references", band_id=band_id)) == 3
+    assert sorted(p.name for p in images.glob("??/*.png")) == \
+        sorted(Path(r["path"]).name for r in references)
