@@ -34,7 +34,8 @@ class ImageFacts:
 
 
 def describe_image(data: bytes) -> ImageFacts:
-    """Decode `data` fully (truncated files fail here) and describe it, or raise NotAnImage."""
+    """Verify and decode `data` (truncated files fail here) and describe it, or raise
+    NotAnImage."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -43,7 +44,9 @@ def describe_image(data: bytes) -> ImageFacts:
                 width, height = image.size
                 if width * height > MAX_PIXELS:
                     raise NotAnImage(f"{width}x{height} pixels is more than {MAX_PIXELS}")
-                image.load()
+                image.verify()  # chunk structure and checksums: catches cut-off files
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()  # and the pixels really decode
     except NotAnImage:
         raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError,

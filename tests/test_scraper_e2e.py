@@ -198,10 +198,12 @@ class FakeSite:
                 headers = {"Content-Type": content_type}
                 if fault == "429":
                     status, body, headers["Retry-After"] = 429, b"slow down", "1"
-                elif fault in ("500", "404"):
+                elif fault in ("500", "404", "403"):
                     status, body = int(fault), b"<html><body>Error</body></html>"
                 elif fault == "challenge":
                     status, body, headers["Content-Type"] = 403, CHALLENGE_PAGE, "text/html"
+                elif fault == "challenge-header":
+                    status, body, headers["cf-mitigated"] = 503, b"<html></html>", "challenge"
                 elif fault == "truncate":
                     body = body[: len(body) // 2]
                 elif fault == "notimage":
