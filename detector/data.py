@@ -1,0 +1,141 @@
+"""VOC folders to detector inputs: samples, image preparation and training augmentation.
+
+Any folder with ``annotations/*.xml`` (Pascal VOC) and the photos they name works: the
+project's dataset folders (with ``splits/``) and plain VOC exports from labelling tools.
+Class names that differ from ours are mapped with `class_map` (e.g. ``{"brand": "logo"}``);
+objects of other classes are left out.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from data.augment import colour_jitter
+from data.voc import read_voc
+
+SPLITS_DIR = "splits"
+
+
+class DetectorDataError(ValueError):
+    """A folder or file that cannot be used as detector data; the message says why."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One annotated photo: `boxes` (N, 4) pixels, `classes` (N,) from 1, `difficult` (N,)."""
+
+    name: str
+    image_path: Path
+    boxes: np.ndarray
+    classes: np.ndarray
+    difficult: np.ndarray
+
+
+def split_names(root: Path, split: str | None) -> list[str]:
+    """Photo names of a split (``splits/SPLIT.txt``), or of every annotation when `split`
+    is None or the folder has no such split file."""
+    if split is not None:
+        path = root / SPLITS_DIR / f"{split}.txt"
+        if path.exists():
+            return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return sorted(path.stem for path in (root / "annotations").glob("*.xml"))
+
+
+def has_split(root: str | Path, split: str) -> bool:
+    path = Path(root) / SPLITS_DIR / f"{split}.txt"
+    return path.exists() and bool(path.read_text(encoding="utf-8").strip())
+
+
+def load_samples(root: str | Path, split: str | None, classes: tuple[str, ...],
+                 class_map: dict[str, str] | None = None) -> list[Sample]:
+    """The samples of a VOC folder's split; see `split_names`."""
+    root = Path(root)
+    if not (root / "annotations").is_dir():
+        raise DetectorDataError(f"{root}: no annotations/ folder of Pascal VOC files")
+    class_map = class_map or {}
+    index = {name: number for number, name in enumerate(classes, start=1)}
+    samples = []
+    for name in split_names(root, split):
+        annotation = read_voc(root / "annotations" / f"{name}.xml", clip=True)
+        image_path = root / "photos" / annotation.filename
+        if not image_path.exists():
+            image_path = root / "photos" / f"{name}.jpg"
+        if not image_path.exists():
+            raise DetectorDataError(f"{root}: photo of annotation {name}.xml not found in photos/")
+        kept = [obj for obj in annotation.objects if class_map.get(obj.name, obj.name) in index]
+        samples.append(Sample(
+            name=name, image_path=image_path,
+            boxes=np.array([obj.box for obj in kept], np.float32).reshape(-1, 4),
+            classes=np.array([index[class_map.get(obj.name, obj.name)] for obj in kept], np.int32),
+            difficult=np.array([obj.difficult for obj in kept], bool)))
+    return samples
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """An image file as uint8 RGB (H, W, 3)."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise DetectorDataError(f"{path}: not a readable image")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def resize_scale(height: int, width: int, short_side: int, max_side: int) -> float:
+    """The factor that brings the short side to `short_side`, unless the long side would
+    then pass `max_side` (very wide panoramas)."""
+    return min(short_side / min(height, width), max_side / max(height, width))
+
+
+def prepare_image(image: np.ndarray, short_side: int, max_side: int, divisor: int
+                  ) -> tuple[np.ndarray, float, tuple[int, int]]:
+    """Resize (aspect ratio kept) and zero-pad bottom/right to multiples of `divisor`.
+
+    Returns the float32 0..255 RGB network input, the scale applied, and the (height,
+    width) of the image inside the padding.
+    """
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    height, width = image.shape[:2]
+    scale = resize_scale(height, width, short_side, max_side)
+    new_h, new_w = max(1, round(height * scale)), max(1, round(width * scale))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(image[..., :3], (new_w, new_h), interpolation=interpolation)
+    padded = np.zeros((math.ceil(new_h / divisor) * divisor, math.ceil(new_w / divisor) * divisor, 3),
+                      np.float32)
+    padded[:new_h, :new_w] = resized
+    return padded, scale, (new_h, new_w)
+
+
+def augment(image: np.ndarray, boxes: np.ndarray, rng: np.random.Generator
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Photometric jitter and a random horizontal flip (a mirrored logo is still a logo
+    shape to the detector, and the flip doubles the layouts seen)."""
+    if rng.random() < 0.8:
+        image = (colour_jitter(image.astype(np.float32) / 255.0, rng, strength=0.2) * 255.0).astype(np.uint8)
+    if rng.random() < 0.5:
+        image = image[:, ::-1]
+        width = image.shape[1]
+        boxes = np.stack([width - boxes[:, 2], boxes[:, 1], width - boxes[:, 0], boxes[:, 3]], axis=1)
+    return np.ascontiguousarray(image), boxes
+
+
+def training_example(sample: Sample, short_side: int, max_side: int, divisor: int,
+                     rng: np.random.Generator | None):
+    """One prepared (image, valid size, boxes, classes) for a training step.
+
+    With `rng`, the photo is augmented and its short side jittered by up to +-20 %, so the
+    detector sees objects at more sizes than the dataset has. Difficult objects are left
+    out of training, as in VOC practice.
+    """
+    image = read_image(sample.image_path)
+    keep = ~sample.difficult
+    boxes, classes = sample.boxes[keep], sample.classes[keep]
+    if rng is not None:
+        image, boxes = augment(image, boxes, rng)
+        short_side = int(round(short_side * rng.uniform(0.8, 1.2)))
+    prepared, scale, valid = prepare_image(image, short_side, max_side, divisor)
+    return prepared, np.asarray(valid, np.int32), (boxes * scale).astype(np.float32), classes
