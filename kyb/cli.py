@@ -14,6 +14,7 @@ COMMANDS = {
     "synth": "kyb.synth_cmd:synth",
     "db": "kyb.db_cmd:db",
     "scrape": "kyb.scrape_cmd:scrape",
+    "serve": "kyb.serve_cmd:serve",
 }
 
 
