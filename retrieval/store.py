@@ -98,6 +98,7 @@ class Store:
         self.prefix = prefix
         self.schema: Schema = build_schema(prefix)
         self.is_mysql = engine.dialect.name in _MYSQL
+        self._plans: dict[str, dict[str, tuple[str, int | None]]] = {}
 
     @classmethod
     def open(cls, url: str | None = None, *, prefix: str = "", create: bool = False) -> Store:
@@ -230,33 +231,51 @@ class Store:
         return stmt.on_conflict_do_update(
             index_elements=key, set_={c: stmt.excluded[c] for c in updates})
 
-    @staticmethod
-    def _coerce(table: sa.Table, row: dict) -> dict:
+    def _plan(self, table: sa.Table) -> dict[str, tuple[str, int | None]]:
+        """column -> ("int" | "str" | "any", maximum length), worked out once per table
+        (imports coerce millions of values, so per-value work stays a dict lookup)."""
+        plan = self._plans.get(table.name)
+        if plan is None:
+            plan = {}
+            for column in table.columns:
+                if isinstance(column.type, sa.Integer):
+                    plan[column.name] = ("int", None)
+                elif isinstance(column.type, sa.String):
+                    plan[column.name] = ("str", column.type.length)
+                else:
+                    plan[column.name] = ("any", None)
+            self._plans[table.name] = plan
+        return plan
+
+    def _coerce(self, table: sa.Table, row: dict) -> dict:
+        plan = self._plan(table)
         out = {}
         for name, value in row.items():
-            column = table.columns.get(name)
-            if column is None:
+            spec = plan.get(name)
+            if spec is None:
                 continue
-            if isinstance(value, str):
+            kind, length = spec
+            if value.__class__ is str:
                 value = value.strip() or None
             if value is not None:
-                kind = column.type
-                if isinstance(kind, sa.Integer) and not isinstance(value, int):
-                    try:
-                        value = int(value)
-                    except (TypeError, ValueError) as exc:
-                        raise StoreError(f"{table.name}.{name}: {value!r} is not an integer") \
-                            from exc
-                elif isinstance(kind, sa.String):
-                    value = str(value)
-                    if kind.length and len(value) > kind.length:
-                        value = value[:kind.length]
+                if kind == "int":
+                    if value.__class__ is not int:
+                        try:
+                            value = int(value)
+                        except (TypeError, ValueError) as exc:
+                            raise StoreError(f"{table.name}.{name}: {value!r} is not an "
+                                             "integer") from exc
+                elif kind == "str":
+                    if value.__class__ is not str:
+                        value = str(value)
+                    if length and len(value) > length:
+                        value = value[:length]
             out[name] = value
-        if "name" in out and "name_key" in table.columns:
+        if "name" in out and "name_key" in plan:
             if not out["name"]:
                 raise StoreError(f"{table.name}: a row has no name")
             out["name_key"] = name_key(out["name"])
-        if "updated_at" in table.columns and "updated_at" not in out:
+        if "updated_at" in plan and "updated_at" not in out:
             out["updated_at"] = utcnow()
         return out
 
