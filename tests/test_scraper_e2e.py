@@ -33,6 +33,7 @@ from retrieval.store import Store
 from scraper.crawl import Crawler, artist_list, letter_list
 from scraper.http import Politeness, PoliteSession
 from scraper.images import ImageStore
+from tests import test_store
 from tests.conftest import REPO_ROOT, shared_path
 
 MINI = REPO_ROOT / "tests" / "fixtures" / "metal-archives-mini"
@@ -242,10 +243,9 @@ def site():
         yield running
 
 
-@pytest.fixture
-def store(tmp_path):
-    with Store.open(f"sqlite:///{tmp_path / 'kyb.sqlite'}", create=True) as opened:
-        yield opened
+# The store suite's fixtures: the in-process scrapes run on SQLite and on MariaDB.
+store = test_store.store
+mysql_store = test_store.mysql_store
 
 
 class Waits(list):
