@@ -105,7 +105,9 @@ def _report(summary: Summary, store, images: ImageStore | None) -> None:
     ]
     if summary.failures:
         lines.append(f"  failed pages  {len(summary.failures)} (recorded in scrape_errors):")
-        lines += [f"    {f.kind:<12}{f.message}" for f in summary.failures[:10]]
+        lines += [f"    {f.kind:<12}{f.message}"
+                  + ("" if not f.url or f.url in f.message else f" [{f.url}]")
+                  for f in summary.failures[:10]]
         if len(summary.failures) > 10:
             lines.append(f"    ... and {len(summary.failures) - 10} more")
     queue = store.count_by("scrape_queue", "status")

@@ -144,8 +144,9 @@ class Crawler:
                         break
                     for queued in batch:
                         self._scrape_band(queued)
+                        bar.set_postfix(done=summary.bands_done, failed=summary.bands_failed,
+                                        refresh=False)
                         bar.update()
-                        bar.set_postfix(done=summary.bands_done, failed=summary.bands_failed)
                     if remaining is not None:
                         remaining -= len(batch)
         except ChallengeBlocked as exc:
