@@ -93,8 +93,8 @@
     const boxesText = `${entry.boxes.length > 1 ? "Boxes" : "Box"} ${entry.boxes.join(", ")}`;
     if (!entry.match) {
       item.append(element("h3", "", "Unknown band"));
-      item.append(element("p", "", `${boxesText}: a ${entry.detection.kind} that is probably ` +
-        "not in the database"));
+      const what = entry.detection.kind === "album" ? "an album" : "a logo";
+      item.append(element("p", "", `${boxesText}: ${what} that is probably not in the database`));
       item.append(element("p", "confidence", `Detector confidence ${percent(entry.detection.score)}`));
       return item;
     }
