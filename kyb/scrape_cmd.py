@@ -12,8 +12,8 @@ from scraper.crawl import LETTERS, Crawler, Summary, artist_list, letter_list
 from scraper.http import DEFAULT_BASE_URL, Politeness, PoliteSession, ScrapeError
 from scraper.images import DEFAULT_MAX_BYTES, ImageStore
 
-#: Exit status when the site answered with a Cloudflare challenge.
-EXIT_CHALLENGE = 3
+#: Exit status when the crawl stopped early: a Cloudflare challenge, or the site is down.
+EXIT_STOPPED = 3
 
 
 def _letters(_ctx, _param, value: str | None) -> list[str]:
@@ -59,8 +59,9 @@ def scrape(letters, artists, limit, images_dir, no_images, covers, base_url, del
     """Scrape Metal Archives bands into the band database and the image store.
 
     Polite by default (robots.txt, one request a second, retries with backoff, a stop
-    on a Cloudflare challenge) and resumable: the state lives in the database, so
-    running the same command again after a crash or Ctrl-C continues where it stopped.
+    on a Cloudflare challenge or when the site stops answering) and resumable: the
+    state lives in the database, so running the same command again after a crash or
+    Ctrl-C continues where it stopped.
     """
     if not letters and not artists:
         raise click.UsageError("say what to scrape: --letters A,B and/or --artist NAME")
@@ -86,7 +87,7 @@ def scrape(letters, artists, limit, images_dir, no_images, covers, base_url, del
         _report(summary, store, images)
     if summary.stopped:
         click.secho(f"stopped: {summary.stopped}", fg="red", err=True)
-        raise SystemExit(EXIT_CHALLENGE)
+        raise SystemExit(EXIT_STOPPED)
 
 
 def _report(summary: Summary, store, images: ImageStore | None) -> None:

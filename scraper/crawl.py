@@ -9,7 +9,8 @@ run continues with nothing lost and nothing duplicated.
 A page that fails (HTTP error after retries, robots.txt, truncated or unrecognised
 markup, a refused image) is recorded in `scrape_errors` with its URL and the crawl goes
 on; the band is marked failed (`kyb scrape --retry-failed` tries again) but keeps what
-its other pages gave. Only a Cloudflare challenge stops the crawl.
+its other pages gave. Only a Cloudflare challenge, or a site that stops answering
+altogether, stops the crawl.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from tqdm import tqdm
 
 from retrieval.metal_archives import FormatError, parse_artist_search_json, parse_browse_json
 from retrieval.store import Store
-from scraper.http import ChallengeBlocked, PoliteSession, ScrapeError, Traffic
+from scraper.http import ChallengeBlocked, HTTPFailure, PoliteSession, ScrapeError, Traffic
 from scraper.images import ImageRefused, ImageStore
 from scraper.parse import (
     ParseError,
@@ -42,10 +43,17 @@ LETTERS = (*"ABCDEFGHIJKLMNOPQRSTUVWXYZ", "NBR", "~")
 LIST_PAGE_SIZE = 500
 #: Queue rows fetched from the database at a time.
 _BATCH = 100
+#: Band pages failing in a row, each after all its retries, with 5xx or no answer: the
+#: site is down, and going on would only mark the rest of the queue failed.
+MAX_OUTAGE = 5
 _READ_MORE = "/band/read-more/id/{}"
 _DISCOGRAPHY = "/band/discography/id/{}/tab/all"
 _SIMILAR = "/band/ajax-recommendations/id/{}/showMoreSimilar/1"
 _LINKS = "/link/ajax-list/type/band/id/{}"
+
+
+class SiteDown(Exception):
+    """Several band pages in a row got no answer or a server error: stop, retry later."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,7 @@ class Crawler:
         self.page_size = page_size
         self.state = CrawlState(store)
         self.summary = Summary()
+        self._outage = 0
 
     def run(self, lists: Sequence[BandList], limit: int | None = None,
             retry_failed: bool = False) -> Summary:
@@ -149,7 +158,7 @@ class Crawler:
                         bar.update()
                     if remaining is not None:
                         remaining -= len(batch)
-        except ChallengeBlocked as exc:
+        except (ChallengeBlocked, SiteDown) as exc:
             summary.stopped = str(exc)
         finally:
             bar.close()
@@ -184,12 +193,22 @@ class Crawler:
     def _scrape_band(self, queued: QueuedBand) -> None:
         band_id = queued.band_id
         failures: list[Failure] = []
-        band = self._fetch(failures, "band", queued.url, parse_band_page)
-        if band is not None and band["band_id"] != band_id:
+        try:
+            band = parse_band_page(self.session.get(queued.url).text)
+        except (ScrapeError, ParseError) as exc:
+            failures.append(Failure("band", queued.url, str(exc)))
+            self._save(band_id, None, None, None, None, [], failures)
+            outage = isinstance(exc, HTTPFailure) and (exc.status or 500) >= 500
+            self._outage = self._outage + 1 if outage else 0
+            if self._outage >= MAX_OUTAGE:
+                raise SiteDown(f"{MAX_OUTAGE} band pages in a row failed, the last with: "
+                               f"{exc}. The site looks down; run again later with "
+                               "--retry-failed.") from exc
+            return
+        self._outage = 0
+        if band["band_id"] != band_id:
             failures.append(Failure("band", queued.url, f"band page: the page is band "
                                     f"{band['band_id']}, not the listed {band_id}"))
-            band = None
-        if band is None:
             self._save(band_id, None, None, None, None, [], failures)
             return
         if band.pop("comment_truncated"):

@@ -403,6 +403,19 @@ def test_cloudflare_challenge_stops_the_scrape_and_resume_finishes(site, tmp_pat
         assert queue_states(store) == {9000001: "done", 9000002: "done"}
 
 
+def test_a_site_that_stops_answering_stops_the_scrape(site, store, tmp_path):
+    bands = list(range(9000020, 9000027))
+    for band_id in bands:
+        site.add_clone(band_id, "D")
+        site.always[f"/bands/Clone/{band_id}"] = "500"
+    site.page_size = 10
+    summary = crawler(site, store, tmp_path, retries=0).run([letter_list("D")])
+    assert "5 band pages in a row failed" in summary.stopped
+    assert "--retry-failed" in summary.stopped
+    states = queue_states(store)
+    assert [states[b] for b in bands] == ["error"] * 5 + ["pending"] * 2
+
+
 def _count(database: Path, sql: str) -> int:
     try:
         with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as conn:
