@@ -9,10 +9,11 @@ import click
 from kyb.db_cmd import database_option, opened_store
 from retrieval.config import data_dir
 from scraper.crawl import LETTERS, Crawler, Summary, artist_list, letter_list
-from scraper.http import DEFAULT_BASE_URL, Politeness, PoliteSession, ScrapeError
+from scraper.http import DEFAULT_BASE_URL, Politeness, PoliteSession
 from scraper.images import DEFAULT_MAX_BYTES, ImageStore
 
-#: Exit status when the crawl stopped early: a Cloudflare challenge, or the site is down.
+#: Exit status when the crawl stopped early: a Cloudflare challenge, robots.txt
+#: unreadable, or the site down.
 EXIT_STOPPED = 3
 
 
@@ -59,7 +60,8 @@ def scrape(letters, artists, limit, images_dir, no_images, covers, base_url, del
     """Scrape Metal Archives bands into the band database and the image store.
 
     Polite by default (robots.txt, one request a second, retries with backoff, a stop
-    on a Cloudflare challenge or when the site stops answering) and resumable: the
+    on a Cloudflare challenge, an unreadable robots.txt or a site that stops answering)
+    and resumable: the
     state lives in the database, so running the same command again after a crash or
     Ctrl-C continues where it stopped.
     """
@@ -80,8 +82,6 @@ def scrape(letters, artists, limit, images_dir, no_images, covers, base_url, del
             click.echo("interrupted: the state is saved; run the same command to resume",
                        err=True)
             raise SystemExit(130) from None
-        except ScrapeError as exc:  # robots.txt unreadable: nothing was crawled
-            raise click.ClickException(str(exc)) from exc
         finally:
             session.close()
         _report(summary, store, images)

@@ -9,8 +9,8 @@ run continues with nothing lost and nothing duplicated.
 A page that fails (HTTP error after retries, robots.txt, truncated or unrecognised
 markup, a refused image) is recorded in `scrape_errors` with its URL and the crawl goes
 on; the band is marked failed (`kyb scrape --retry-failed` tries again) but keeps what
-its other pages gave. Only a Cloudflare challenge, or a site that stops answering
-altogether, stops the crawl.
+its other pages gave. Only a Cloudflare challenge, an unreadable robots.txt or a site
+that stops answering altogether stops the crawl.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from retrieval.metal_archives import FormatError, parse_artist_search_json, parse_browse_json
 from retrieval.store import Store
-from scraper.http import ChallengeBlocked, HTTPFailure, PoliteSession, ScrapeError, Traffic
+from scraper.http import CrawlStopped, HTTPFailure, PoliteSession, ScrapeError, Traffic
 from scraper.images import ImageRefused, ImageStore
 from scraper.parse import (
     ParseError,
@@ -52,7 +52,7 @@ _SIMILAR = "/band/ajax-recommendations/id/{}/showMoreSimilar/1"
 _LINKS = "/link/ajax-list/type/band/id/{}"
 
 
-class SiteDown(Exception):
+class SiteDown(CrawlStopped):
     """Several band pages in a row got no answer or a server error: stop, retry later."""
 
 
@@ -158,7 +158,7 @@ class Crawler:
                         bar.update()
                     if remaining is not None:
                         remaining -= len(batch)
-        except (ChallengeBlocked, SiteDown) as exc:
+        except CrawlStopped as exc:
             summary.stopped = str(exc)
         finally:
             bar.close()

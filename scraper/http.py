@@ -74,8 +74,16 @@ class TooLarge(ScrapeError):
     """A download over its size cap, refused before it fills memory."""
 
 
-class ChallengeBlocked(Exception):
-    """The site answered with a Cloudflare challenge: the crawl must stop, not retry."""
+class CrawlStopped(Exception):
+    """Going on would be impolite or pointless: the whole crawl stops (state is kept)."""
+
+
+class ChallengeBlocked(CrawlStopped):
+    """The site answered with a Cloudflare challenge: stop, do not retry."""
+
+
+class RobotsUnavailable(CrawlStopped):
+    """robots.txt could not be read, so the rules are unknown: do not crawl."""
 
 
 @dataclass
@@ -157,7 +165,8 @@ class PoliteSession:
         return url
 
     def get(self, url: str, *, max_bytes: int | None = None) -> Page:
-        """GET `url` politely; raise a ScrapeError subclass, or ChallengeBlocked."""
+        """GET `url` politely; raise a ScrapeError subclass for this page, or a
+        CrawlStopped subclass when the whole crawl must stop."""
         target = self.resolve(url)
         robots = self._robots_rules()
         if not robots.can_fetch(self.user_agent, target):
@@ -179,7 +188,8 @@ class PoliteSession:
                 elif exc.status is not None and 400 <= exc.status < 500:
                     rules.allow_all = True
                 else:
-                    raise ScrapeError(f"cannot read robots.txt, not crawling: {exc}") from exc
+                    raise RobotsUnavailable(f"cannot read robots.txt, not crawling: {exc}") \
+                        from exc
             delay = rules.crawl_delay(self.user_agent)
             if delay:
                 self.politeness.delay = max(self.politeness.delay, float(delay))

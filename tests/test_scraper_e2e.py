@@ -416,6 +416,15 @@ def test_a_site_that_stops_answering_stops_the_scrape(site, store, tmp_path):
     assert [states[b] for b in bands] == ["error"] * 5 + ["pending"] * 2
 
 
+def test_unreadable_robots_txt_stops_before_anything_is_crawled(site, store, tmp_path):
+    site.add_band(MINI, "Xylem_Throne_9000002.html", "X")
+    site.always["/robots.txt"] = "500"
+    summary = crawler(site, store, tmp_path, retries=1).run([letter_list("X")])
+    assert "cannot read robots.txt" in summary.stopped
+    assert [path for path, _agent in site.seen] == ["/robots.txt"] * 2
+    assert queue_states(store) == {} and rows(store, "scrape_errors") == []
+
+
 def _count(database: Path, sql: str) -> int:
     try:
         with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as conn:

@@ -13,7 +13,7 @@ from scraper.http import (
     Politeness,
     PoliteSession,
     RobotsDisallowed,
-    ScrapeError,
+    RobotsUnavailable,
     TooLarge,
     _retry_after,
 )
@@ -86,7 +86,7 @@ def test_robots_txt_missing_allows_forbidden_disallows_failing_stops(site):
     with pytest.raises(RobotsDisallowed):
         session(site).get("/anything")
     site.always["/robots.txt"] = "500"
-    with pytest.raises(ScrapeError, match="cannot read robots.txt, not crawling"):
+    with pytest.raises(RobotsUnavailable, match="cannot read robots.txt, not crawling"):
         session(site, retries=1, backoff=0.0).get("/anything")
     assert paths(site).count("/anything") == 1  # only where robots.txt allowed it
 
