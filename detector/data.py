@@ -134,8 +134,14 @@ def training_example(sample: Sample, short_side: int, max_side: int, divisor: in
     image = read_image(sample.image_path)
     keep = ~sample.difficult
     boxes, classes = sample.boxes[keep], sample.classes[keep]
-    if rng is not None:
-        image, boxes = augment(image, boxes, rng)
-        short_side = int(round(short_side * rng.uniform(0.8, 1.2)))
-    prepared, scale, valid = prepare_image(image, short_side, max_side, divisor)
-    return prepared, np.asarray(valid, np.int32), (boxes * scale).astype(np.float32), classes
+    if rng is None:
+        prepared, scale, valid = prepare_image(image, short_side, max_side, divisor)
+        return prepared, np.asarray(valid, np.int32), (boxes * scale).astype(np.float32), classes
+    short_side = int(round(short_side * rng.uniform(0.8, 1.2)))
+    # Resize first: the colour jitter then works on a quarter of the pixels.
+    scale = resize_scale(*image.shape[:2], short_side, max_side)
+    image = cv2.resize(image, (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale))),
+                       interpolation=cv2.INTER_AREA)
+    image, boxes = augment(image, boxes * scale, rng)
+    prepared, _, valid = prepare_image(image, min(image.shape[:2]), max(image.shape[:2]), divisor)
+    return prepared, np.asarray(valid, np.int32), boxes.astype(np.float32), classes

@@ -47,7 +47,7 @@ def detector():
               help="resnet50 (the thesis) downloads ImageNet weights from the Keras hub.")
 @click.option("--short-side", type=click.IntRange(min=64), default=512, show_default=True)
 @click.option("--max-side", type=click.IntRange(min=64), default=1024, show_default=True)
-@click.option("--freeze-blocks", type=click.IntRange(min=0), default=5, show_default=True)
+@click.option("--freeze-blocks", type=click.IntRange(min=0), default=8, show_default=True)
 @click.option("--class-map", multiple=True, metavar="NAME=logo|album",
               help="Map a dataset's class name to ours; other classes are left out.")
 @click.option("--no-augment", is_flag=True, help="Train on the photos as they are.")
