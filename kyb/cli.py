@@ -15,6 +15,7 @@ COMMANDS = {
     "db": "kyb.db_cmd:db",
     "scrape": "kyb.scrape_cmd:scrape",
     "serve": "kyb.serve_cmd:serve",
+    "detector": "kyb.detector_cmd:detector",
 }
 
 
