@@ -38,7 +38,12 @@ def _uploaded_bytes() -> bytes:
                            "send the photo as the multipart file field 'image'")
         return upload.read()
     if request.mimetype.startswith("image/") or request.mimetype in _RAW_TYPES:
-        return request.get_data(cache=False)
+        data = request.get_data(cache=False)
+        if len(data) >= current_app.config["MAX_CONTENT_LENGTH"]:
+            # A chunked body (no Content-Length) is cut at the limit without an error;
+            # reading past the limit is what makes Werkzeug raise its 413.
+            request.stream.read(1)
+        return data
     raise ApiError(415, "unsupported_media_type",
                    "send multipart/form-data with a file field 'image', or the image itself "
                    "with an image/* Content-Type")

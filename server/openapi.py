@@ -189,7 +189,7 @@ _BAND = {
     "operationId": "getBand",
     "summary": "One band by its Metal Archives id",
     "parameters": [{"name": "band_id", "in": "path", "required": True,
-                    "schema": {"type": "integer", "minimum": 0}}],
+                    "schema": {"type": "integer", "minimum": 0, "examples": [186]}}],
     "responses": {
         "200": _json(_ref("Band"), "the band"),
         "404": _error("no such band"),
@@ -202,7 +202,8 @@ _SEARCH = {
     "summary": "Bands whose name starts with q (ignoring case, accents and spacing)",
     "parameters": [
         {"name": "q", "in": "query", "required": True,
-         "schema": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"}},
+         "schema": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S",
+                    "examples": ["cannibal"]}},
         {"name": "limit", "in": "query", "required": False,
          "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
     ],
