@@ -14,6 +14,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.schema import CreateTable
 
 from kyb.cli import cli
+from retrieval import store as store_module
 from retrieval.config import database_url
 from retrieval.normalize import name_key
 from retrieval.schema import SCHEMA_VERSION, build_schema
@@ -184,6 +185,20 @@ def test_mysql_tables_are_utf8mb4(mysql_store):
             {"prefix": f"{mysql_store.prefix}%"}).all()
     assert len(collations) == len(mysql_store.schema.metadata.tables)
     assert all(collation.startswith("utf8mb4") for _name, collation in collations)
+
+
+def test_a_pooled_connection_the_server_dropped_is_replaced(mysql_store, monkeypatch):
+    mysql_store.engine.dispose()
+    with mysql_store.engine.connect() as conn:  # the pool now holds this one connection
+        doomed = conn.scalar(sa.text("SELECT CONNECTION_ID()"))
+    killer = sa.create_engine(mysql_store.engine.url)
+    with killer.connect() as conn:
+        conn.execute(sa.text(f"KILL {int(doomed)}"))
+    killer.dispose()
+    monkeypatch.setattr(store_module, "IDLE_PING_S", 0.0)  # as if it had idled for long
+    assert mysql_store.get_bands([1]) == {}
+    with mysql_store.engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT CONNECTION_ID()")) != doomed
 
 
 def test_mysql_ddl_quotes_the_reserved_table_name():
