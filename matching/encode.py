@@ -1,0 +1,164 @@
+"""Extractions -> one global vector per image: VLAD and/or GeM parts, fused, PCA-whitened.
+
+The encoder is where a preset's global descriptor is decided:
+
+- ``sift_vlad``: VLAD of the SIFT/RootSIFT descriptors (the thesis's descriptor);
+- ``conv5_vlad``: VLAD of the Lite0 conv5 cells (the thesis's second descriptor);
+- ``gem``: the GeM-pooled CNN vector of `matching.extract`.
+
+One part is used as it is; two are fused by `features.fusion.fuse`. An optional
+PCA-whitening (`features.pca.PcaWhitening`) then shrinks the result to a compact
+dimension for the ANN index. Everything learnt (codebooks, PCA) is fitted on the
+references only and saved in the bundle as plain arrays (`state` / `from_state`), never
+pickled, so `kyb index add` encodes new references with exactly the old model.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.decomposition import PCA
+from sklearn.utils.validation import check_is_fitted
+
+from features.codebook import Codebook, check_int
+from features.fusion import fuse
+from features.normalize import l2_normalize
+from features.pca import PcaWhitening
+from features.vlad import VladEncoder
+from matching.extract import Extraction
+
+PARTS = ("sift_vlad", "conv5_vlad", "gem")
+
+
+def _descriptor_sets(extractions: Sequence[Extraction], source: str) -> list[np.ndarray]:
+    sets = [getattr(extraction, source) for extraction in extractions]
+    if any(s is None for s in sets):
+        raise ValueError(f"the extractions lack {source!r} features this encoder needs")
+    return [s.descriptors for s in sets]
+
+
+class GlobalEncoder(BaseEstimator, TransformerMixin):
+    """Fit codebooks and PCA on reference extractions; encode extractions as global vectors.
+
+    Parameters: `parts` (one or two of `PARTS`), `sift_clusters` and `conv5_clusters`
+    (VLAD k), `intra_norm` and `power_norm` (VLAD variant, see `features.vlad`),
+    `fusion_weight` (weight of the second part), `pca_components` (None: no PCA),
+    `whiten`, `sample_size` (descriptors sampled for k-means), `random_state`.
+    Fitted: ``vlad_`` (part -> VladEncoder), ``pca_`` (PcaWhitening or None),
+    ``dimension_``.
+    """
+
+    def __init__(self, parts: Sequence[str] = ("sift_vlad",), sift_clusters: int = 64,
+                 conv5_clusters: int = 16, intra_norm: bool = True, power_norm: bool = True,
+                 fusion_weight: float = 0.5, pca_components: int | None = 256, whiten: bool = True,
+                 sample_size: int = 100_000, random_state: int | None = 0):
+        self.parts = parts
+        self.sift_clusters = sift_clusters
+        self.conv5_clusters = conv5_clusters
+        self.intra_norm = intra_norm
+        self.power_norm = power_norm
+        self.fusion_weight = fusion_weight
+        self.pca_components = pca_components
+        self.whiten = whiten
+        self.sample_size = sample_size
+        self.random_state = random_state
+
+    def _check_params(self) -> tuple[str, ...]:
+        parts = tuple(self.parts)
+        if not 1 <= len(parts) <= 2 or len(set(parts)) != len(parts) or not set(parts) <= set(PARTS):
+            raise ValueError(f"parts must be one or two distinct names of {PARTS}, got {parts!r}")
+        if not isinstance(self.fusion_weight, numbers.Real) or not 0 <= self.fusion_weight <= 1:
+            raise ValueError(f"fusion_weight must lie in [0, 1], got {self.fusion_weight!r}")
+        if self.pca_components is not None:
+            check_int("pca_components", self.pca_components, 1)
+        return parts
+
+    def _vlad(self, part: str) -> VladEncoder:
+        clusters = self.sift_clusters if part == "sift_vlad" else self.conv5_clusters
+        return VladEncoder(n_clusters=clusters, intra_norm=self.intra_norm, power_norm=self.power_norm,
+                           sample_size=self.sample_size, random_state=self.random_state)
+
+    def fit(self, extractions: Sequence[Extraction], y=None) -> GlobalEncoder:
+        """Fit on the references' extractions (at least two images)."""
+        parts = self._check_params()
+        self.vlad_ = {}
+        for part in parts:
+            if part != "gem":
+                source = part.removesuffix("_vlad")
+                self.vlad_[part] = self._vlad(part).fit(_descriptor_sets(extractions, source))
+        self.pca_ = None
+        raw = self._raw(extractions)
+        if self.pca_components is not None:
+            self.pca_ = PcaWhitening(self.pca_components, whiten=self.whiten,
+                                     random_state=self.random_state).fit(raw)
+        self.dimension_ = self.pca_.n_components_ if self.pca_ is not None else raw.shape[1]
+        return self
+
+    def _part(self, part: str, extractions: Sequence[Extraction]) -> np.ndarray:
+        if part == "gem":
+            vectors = [extraction.gem for extraction in extractions]
+            if any(v is None for v in vectors):
+                raise ValueError("the extractions lack the 'gem' vector this encoder needs")
+            return l2_normalize(np.stack(vectors))
+        source = part.removesuffix("_vlad")
+        return self.vlad_[part].transform(_descriptor_sets(extractions, source))
+
+    def _raw(self, extractions: Sequence[Extraction]) -> np.ndarray:
+        """The fused vectors before PCA, (n, D) float32."""
+        vectors = [self._part(part, extractions) for part in self.parts]
+        if len(vectors) == 1:
+            return vectors[0]
+        return fuse(vectors[0], vectors[1], self.fusion_weight)
+
+    def transform(self, extractions: Sequence[Extraction]) -> np.ndarray:
+        """(n, dimension_) float32 unit vectors."""
+        check_is_fitted(self, "dimension_")
+        raw = self._raw(extractions)
+        return self.pca_.transform(raw) if self.pca_ is not None else raw
+
+    # ------------------------------------------------------------------ persistence
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Everything fitted, as named arrays (see `from_state`)."""
+        check_is_fitted(self, "dimension_")
+        arrays = {f"{part}.centroids": encoder.codebook_.cluster_centers_
+                  for part, encoder in self.vlad_.items()}
+        if self.pca_ is not None:
+            pca = self.pca_.pca_
+            arrays.update({"pca.mean": pca.mean_, "pca.components": pca.components_,
+                           "pca.explained_variance": pca.explained_variance_})
+        arrays = {name: np.asarray(array, np.float32) for name, array in arrays.items()}
+        arrays["dimension"] = np.array([self.dimension_], np.int64)
+        return arrays
+
+    @classmethod
+    def from_state(cls, params: dict, arrays: dict[str, np.ndarray]) -> GlobalEncoder:
+        """A fitted encoder from `get_params()` and `state()` output, without refitting."""
+        encoder = cls(**params)
+        parts = encoder._check_params()
+        encoder.vlad_ = {}
+        for part in parts:
+            if part == "gem":
+                continue
+            centroids = np.asarray(arrays[f"{part}.centroids"], np.float32)
+            vlad = encoder._vlad(part)
+            vlad.codebook_ = Codebook(n_clusters=len(centroids))
+            vlad.codebook_.cluster_centers_ = centroids
+            vlad.codebook_.n_features_in_ = vlad.n_features_in_ = centroids.shape[1]
+            encoder.vlad_[part] = vlad
+        encoder.pca_ = None
+        if "pca.components" in arrays:
+            components = np.asarray(arrays["pca.components"], np.float32)
+            whitening = PcaWhitening(encoder.pca_components, whiten=encoder.whiten)
+            whitening.pca_ = PCA(n_components=len(components), whiten=encoder.whiten)
+            whitening.pca_.mean_ = np.asarray(arrays["pca.mean"], np.float32)
+            whitening.pca_.components_ = components
+            whitening.pca_.explained_variance_ = np.asarray(arrays["pca.explained_variance"], np.float32)
+            whitening.pca_.n_components_ = whitening.n_components_ = len(components)
+            whitening.pca_.n_features_in_ = whitening.n_features_in_ = components.shape[1]
+            encoder.pca_ = whitening
+        encoder.dimension_ = int(arrays["dimension"][0])
+        return encoder

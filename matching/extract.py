@@ -1,0 +1,173 @@
+"""What one image (a reference or a crop) gives before encoding: local features and CNN maps.
+
+An `Extractor` runs only the extractors a preset's path needs, once per image, and
+returns them together, so the same SIFT keypoints feed both VLAD and geometric
+verification. Its parameters are plain values stored in the bundle's manifest, so a
+query is always described exactly as the references were.
+
+The global CNN descriptor (``gem``) is the logo path's answer to printed logos
+(ARCHITECTURE.md): Lite0 conv5 on the grayscale image, generalised-mean pooled
+(GeM, Radenovic et al. 2018: between average pooling, p=1, and max pooling, p->inf, so
+the strongest responses of a small logo are not averaged away by its background) at a
+few sizes and summed. Crops are resized to fixed long sides rather than kept at their own
+size: a 60-pixel logo crop and a 700-pixel reference must reach the network at the
+same scale to give comparable activations.
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from features.dense import conv5_features
+from features.images import rescale, to_gray, to_uint8
+from features.local import LocalFeatures, extract_sift
+from features.normalize import l2_normalize
+
+#: The backbone every CNN descriptor of this package uses.
+BACKBONE = "efficientnet-lite0"
+
+
+@functools.lru_cache(maxsize=1)
+def backbone():
+    """The process's one Lite0 backbone with ImageNet weights (built on first use: seconds)."""
+    from features.backbones import build_backbone
+
+    return build_backbone(BACKBONE)
+
+
+@dataclass
+class Extraction:
+    """The raw material of one image; a part is None when the path does not use it."""
+
+    width: int
+    height: int
+    sift: LocalFeatures | None = None
+    conv5: LocalFeatures | None = None
+    gem: np.ndarray | None = None
+
+
+def gem_pool(cells: np.ndarray, p: float = 3.0, eps: float = 1e-6) -> np.ndarray:
+    """Generalised mean over the rows of (N, C) non-negative activations: (C,) float32."""
+    cells = np.clip(np.asarray(cells, np.float64), eps, None)
+    return (np.mean(cells ** p, axis=0) ** (1.0 / p)).astype(np.float32)
+
+
+def polarity_normalised(gray: np.ndarray, border: float = 0.08) -> np.ndarray:
+    """`gray` inverted when its border is darker than its inside, so that ink on a crop or
+    a reference is dark on light whichever way round it was printed."""
+    height, width = gray.shape
+    by, bx = max(1, int(height * border)), max(1, int(width * border))
+    mask = np.zeros(gray.shape, bool)
+    mask[:by], mask[-by:], mask[:, :bx], mask[:, -bx:] = True, True, True, True
+    values = gray.astype(np.float32)
+    if values[mask].mean() < values[~mask].mean():
+        return 255.0 - values
+    return values
+
+
+def _check_sizes(name: str, sizes) -> tuple[int, ...]:
+    sizes = tuple(sizes)
+    if not sizes or any(not isinstance(s, numbers.Integral) or isinstance(s, bool) or s < 32
+                        for s in sizes):
+        raise ValueError(f"{name} must be a non-empty list of integers >= 32, got {sizes!r}")
+    return tuple(int(s) for s in sizes)
+
+
+@dataclass(frozen=True)
+class Extractor:
+    """Which raw features to take from an image, and how.
+
+    - `sift`: None (off), ``"sift"`` or ``"rootsift"``; at most `sift_keypoints`
+      keypoints on the image shrunk to `sift_max_side`;
+    - `conv5_sizes`: long sides (pixels) at which Lite0 conv5 cells are taken for
+      conv5-VLAD (empty: off); `conv5_grayscale` feeds luma instead of colour;
+    - `gem_sizes`: long sides for the GeM-pooled global CNN vector (empty: off), taken on
+      grayscale, with `gem_p` the GeM exponent; `polarity` inverts images with a dark
+      border before the CNN (see `polarity_normalised`).
+    """
+
+    sift: str | None = None
+    sift_keypoints: int = 1000
+    sift_max_side: int = 640
+    conv5_sizes: tuple[int, ...] = ()
+    conv5_grayscale: bool = False
+    gem_sizes: tuple[int, ...] = ()
+    gem_p: float = 3.0
+    polarity: bool = False
+
+    def __post_init__(self):
+        if self.sift not in (None, "sift", "rootsift"):
+            raise ValueError(f"sift must be None, 'sift' or 'rootsift', got {self.sift!r}")
+        for name in ("sift_keypoints", "sift_max_side"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        object.__setattr__(self, "conv5_sizes",
+                           _check_sizes("conv5_sizes", self.conv5_sizes) if self.conv5_sizes else ())
+        object.__setattr__(self, "gem_sizes",
+                           _check_sizes("gem_sizes", self.gem_sizes) if self.gem_sizes else ())
+        if not isinstance(self.gem_p, numbers.Real) or self.gem_p < 1:
+            raise ValueError(f"gem_p must be a number >= 1, got {self.gem_p!r}")
+
+    @classmethod
+    def from_params(cls, params: dict) -> Extractor:
+        """The extractor a manifest describes; unknown keys are refused, not ignored."""
+        unknown = sorted(set(params) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"unknown extractor parameter(s): {unknown}")
+        return cls(**params)
+
+    def params(self) -> dict:
+        """JSON-ready parameters (the inverse of `from_params`)."""
+        values = asdict(self)
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in values.items()}
+
+    @property
+    def uses_cnn(self) -> bool:
+        return bool(self.conv5_sizes or self.gem_sizes)
+
+    def __call__(self, image: np.ndarray) -> Extraction:
+        """Extract from one RGB (or gray) image, uint8 or float in 0..255."""
+        height, width = image.shape[:2]
+        result = Extraction(width=width, height=height)
+        if self.sift:
+            result.sift = extract_sift(image, self.sift_keypoints, self.sift_max_side,
+                                       root=self.sift == "rootsift")
+        if self.conv5_sizes:
+            result.conv5 = self._conv5(image)
+        if self.gem_sizes:
+            result.gem = self._gem(image)
+        return result
+
+    def _cnn_input(self, image: np.ndarray, grayscale: bool) -> np.ndarray:
+        if not grayscale:
+            return image
+        gray = to_gray(to_uint8(image))
+        return polarity_normalised(gray) if self.polarity else gray
+
+    def _conv5(self, image: np.ndarray) -> LocalFeatures:
+        """conv5 cells at each long side of `conv5_sizes`, in the image's pixel frame."""
+        source = self._cnn_input(image, self.conv5_grayscale)
+        parts = []
+        for size in self.conv5_sizes:
+            resized, scale = rescale(source, size / max(source.shape[:2]))
+            cells = conv5_features(backbone(), resized, max_side=None)
+            points = cells.keypoints.copy()
+            points[:, :3] = (points[:, :3] + [0.5, 0.5, 0.0]) / scale - [0.5, 0.5, 0.0]
+            parts.append(LocalFeatures(points, cells.descriptors))
+        return LocalFeatures(np.concatenate([p.keypoints for p in parts]),
+                             np.concatenate([p.descriptors for p in parts]))
+
+    def _gem(self, image: np.ndarray) -> np.ndarray:
+        """Sum over `gem_sizes` of the L2-normalised GeM of grayscale conv5 cells."""
+        source = self._cnn_input(image, True)
+        total = 0.0
+        for size in self.gem_sizes:
+            resized, _ = rescale(source, size / max(source.shape[:2]))
+            cells = conv5_features(backbone(), resized, max_side=None, normalize=False)
+            total = total + l2_normalize(gem_pool(cells.descriptors, self.gem_p))
+        return l2_normalize(total)

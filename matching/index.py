@@ -1,0 +1,406 @@
+"""The retrieval index: build it from references, save and open its bundle, add to it, query it.
+
+Bundle files (inside one generation, see matching/bundle.py):
+
+```
+manifest.json                preset, path parameters, versions, counts, build timing, checksums
+refs.npy                     the id map: ref_id, band_id, album_id (-1: none), kind, width, height
+calibration.json             the open-set rejector per kind (absent when not calibrated)
+KIND/refs.npy                rows of refs.npy in this kind's vector order
+KIND/encoder/NAME.npy        codebooks and PCA of the kind's global descriptor
+KIND/ann.faiss               the faiss index (faiss paths), or
+KIND/vectors.npy             the vectors the BallTree is rebuilt from (balltree paths)
+KIND/keypoints/...           the lazily read keypoint store (verified paths only)
+```
+
+A query runs its kind's path: extract, encode, search a shortlist, verify the best few
+geometrically, rank (candidates with at least `min_inliers` inliers first, by inliers,
+then the rest by similarity), keep the best reference per band, and ask the calibrated
+rejector whether the top band is believable (`verdict` ``match`` or ``unknown``).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from data.augment import augment_reference
+from data.dataset import Reference
+from features.normalize import l2_normalize
+from matching.bundle import BundleError, Generation, GenerationWriter, open_generation
+from matching.crops import read_image
+from matching.encode import GlobalEncoder
+from matching.extract import Extraction, Extractor
+from matching.keypoints import KeypointStore, table_name, write_shard
+from matching.openset import OpenSetRejector, rank_features
+from matching.presets import KINDS, PathConfig, preset
+from matching.search import BallTreeSearch, FaissSearch, make_searcher
+from matching.verify import GeometricVerifier
+
+REF_DTYPE = np.dtype([("ref_id", "<i8"), ("band_id", "<i8"), ("album_id", "<i8"), ("kind", "<U5"),
+                      ("width", "<i4"), ("height", "<i4")])
+NO_ALBUM = -1
+
+
+def progress_bar(iterable, enabled: bool, **kwargs):
+    disabled = not enabled or os.environ.get("KYB_NO_PROGRESS") == "1"
+    return tqdm(iterable, disable=disabled, leave=False, **kwargs)
+
+
+@dataclass
+class Candidate:
+    """One reference on a query's ranking; `inliers` is None where it was not verified."""
+
+    ref_id: int
+    band_id: int
+    album_id: int | None
+    similarity: float
+    inliers: int | None = None
+
+    def to_json(self) -> dict:
+        return {"ref_id": self.ref_id, "band_id": self.band_id, "album_id": self.album_id,
+                "score": round(self.similarity, 4), "inliers": self.inliers}
+
+
+@dataclass
+class MatchResult:
+    """A query's answer: the best reference of each of the top bands, best first."""
+
+    kind: str
+    candidates: list[Candidate]
+    verdict: str
+    confidence: float | None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    features: np.ndarray | None = None     # the rejector's input, kept for calibration
+
+    @property
+    def band_id(self) -> int | None:
+        """The answered band, or None for ``unknown``."""
+        return self.candidates[0].band_id if self.verdict == "match" and self.candidates else None
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "verdict": self.verdict,
+                "confidence": None if self.confidence is None else round(self.confidence, 4),
+                "matches": [c.to_json() for c in self.candidates],
+                "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()}}
+
+
+@dataclass
+class KindPath:
+    """One kind's fitted pipeline and its share of the references."""
+
+    config: PathConfig
+    extractor: Extractor
+    encoder: GlobalEncoder
+    searcher: BallTreeSearch | FaissSearch
+    rows: np.ndarray                       # vector order -> row of the id map
+    vectors: np.ndarray | None = None      # kept for BallTree paths (rebuilt from them)
+    store: KeypointStore | None = None     # verified paths, once saved
+    new_keypoints: list = field(default_factory=list)  # features not yet written to a shard
+    verifier: GeometricVerifier | None = None
+
+    def describe(self, image: np.ndarray) -> tuple[Extraction, np.ndarray]:
+        extraction = self.extractor(image)
+        return extraction, self.encoder.transform([extraction])
+
+    def keypoints(self, position: int):
+        """Local features of the reference at vector position `position`."""
+        stored = len(self.store) if self.store is not None else 0
+        return self.store[position] if position < stored else self.new_keypoints[position - stored]
+
+
+def _reference_vectors(path: KindPath, image: np.ndarray,
+                       seed: Sequence[int]) -> tuple[np.ndarray, Extraction]:
+    """The reference's one vector (mean over it and its augmented copies) and its own extraction."""
+    extractions = _reference_extractions(path.extractor, path.config, image, seed)
+    vectors = path.encoder.transform(extractions)
+    return l2_normalize(vectors.mean(axis=0)), extractions[0]
+
+
+def _reference_extractions(extractor: Extractor, config: PathConfig, image: np.ndarray,
+                           seed: Sequence[int]) -> list[Extraction]:
+    extractions = [extractor(image)]
+    if config.augment:
+        rng = np.random.default_rng(list(seed))
+        source = image.astype(np.float32) / 255.0
+        for _ in range(config.augment):
+            extractions.append(extractor(np.clip(augment_reference(source, rng) * 255.0, 0, 255)))
+    return extractions
+
+
+def _verify_features(extraction: Extraction, config: PathConfig):
+    sift = extraction.sift
+    return type(sift)(sift.keypoints[:config.verify_keypoints], sift.descriptors[:config.verify_keypoints])
+
+
+def _versions() -> dict:
+    versions = {"python": platform.python_version()}
+    for package in ("know-your-bands", "numpy", "scikit-learn", "faiss-cpu", "opencv-contrib-python",
+                    "tensorflow", "keras"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+class RetrievalIndex:
+    """References of every kind, searchable; build with `build`, load with `open`."""
+
+    def __init__(self, preset_name: str, refs: np.ndarray, paths: dict[str, KindPath],
+                 rejectors: dict[str, OpenSetRejector] | None = None, build_info: dict | None = None,
+                 generation: Generation | None = None, seed: int = 0):
+        self.preset_name = preset_name
+        self.refs = refs
+        self.paths = paths
+        self.rejectors = dict(rejectors or {})
+        self.build_info = dict(build_info or {})
+        self.generation = generation
+        self.seed = seed
+
+    # ----------------------------------------------------------------------- build
+
+    @classmethod
+    def build(cls, references: Sequence[Reference], root: str | Path, preset_name: str = "default",
+              configs: dict[str, PathConfig] | None = None, seed: int = 0,
+              progress: bool = True) -> RetrievalIndex:
+        """Extract, fit and index `references` (image paths relative to `root`).
+
+        `configs` overrides the named preset's path configurations (tests use tiny ones).
+        """
+        started = time.perf_counter()
+        configs = configs or preset(preset_name)
+        root = Path(root)
+        refs = np.zeros(0, REF_DTYPE)
+        paths = {}
+        for kind in KINDS:
+            chosen = [r for r in references if r.kind == kind]
+            if not chosen:
+                continue
+            config = configs[kind]
+            extractor = Extractor.from_params(config.extractor)
+            sizes, per_ref = [], []
+            for ref in progress_bar(chosen, progress, desc=f"{kind} references", unit="ref"):
+                image = read_image(root / ref.path)
+                sizes.append(image.shape[:2])
+                per_ref.append(_reference_extractions(extractor, config, image, (seed, ref.ref_id)))
+            encoder = GlobalEncoder(**config.encoder).fit([e for copies in per_ref for e in copies])
+            vectors = l2_normalize(np.stack([encoder.transform(copies).mean(axis=0) for copies in per_ref]))
+            start = len(refs)
+            refs = np.concatenate([refs, _ref_rows(chosen, sizes)])
+            searcher = make_searcher(config.searcher, config.searcher_params).fit(vectors)
+            paths[kind] = KindPath(
+                config=config, extractor=extractor, encoder=encoder, searcher=searcher,
+                rows=np.arange(start, len(refs), dtype=np.int64),
+                vectors=vectors if config.searcher == "balltree" else None,
+                new_keypoints=[_verify_features(c[0], config) for c in per_ref] if config.verify else [],
+                verifier=GeometricVerifier(**config.verifier) if config.verify else None)
+        if not paths:
+            raise ValueError("no references to index")
+        seconds = time.perf_counter() - started
+        info = {"seconds": round(seconds, 2), "references": len(refs),
+                "references_per_second": round(len(refs) / seconds, 3)}
+        return cls(preset_name, refs, paths, build_info=info, seed=seed)
+
+    def add(self, references: Sequence[Reference], root: str | Path, progress: bool = True) -> int:
+        """Append references not yet indexed (by ref_id) with the fitted encoders; returns
+        how many were added. Codebooks and PCA are not retrained."""
+        root = Path(root)
+        known = set(self.refs["ref_id"].tolist())
+        fresh = [r for r in references if r.ref_id not in known]
+        missing_kinds = {r.kind for r in fresh} - set(self.paths)
+        if missing_kinds:
+            raise ValueError(f"the index has no {', '.join(sorted(missing_kinds))} path to add to; "
+                             "rebuild it with these references")
+        for kind, path in self.paths.items():
+            chosen = [r for r in fresh if r.kind == kind]
+            if not chosen:
+                continue
+            vectors, sizes = [], []
+            for ref in progress_bar(chosen, progress, desc=f"new {kind} references", unit="ref"):
+                image = read_image(root / ref.path)
+                sizes.append(image.shape[:2])
+                vector, extraction = _reference_vectors(path, image, (self.seed, ref.ref_id))
+                vectors.append(vector)
+                if path.config.verify:
+                    path.new_keypoints.append(_verify_features(extraction, path.config))
+            vectors = np.stack(vectors)
+            start = len(self.refs)
+            self.refs = np.concatenate([self.refs, _ref_rows(chosen, sizes)])
+            path.rows = np.concatenate([path.rows, np.arange(start, len(self.refs), dtype=np.int64)])
+            if isinstance(path.searcher, FaissSearch):
+                path.searcher.add(vectors)
+            else:  # a BallTree cannot grow: rebuild it on old and new vectors (nothing is trained)
+                path.vectors = np.concatenate([path.vectors, vectors])
+                path.searcher = make_searcher("balltree", path.config.searcher_params).fit(path.vectors)
+        return len(fresh)
+
+    # ----------------------------------------------------------------------- query
+
+    def query(self, image: np.ndarray, kind: str, top_k: int = 10) -> MatchResult:
+        """Rank the bands of `kind` references for one crop (see the module docstring)."""
+        if kind not in self.paths:
+            raise ValueError(f"this index has no {kind} references (it has: {', '.join(self.paths)})")
+        path = self.paths[kind]
+        timings = {}
+        started = time.perf_counter()
+        extraction, vector = path.describe(image)
+        timings["features"] = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        similarities, positions = path.searcher.search(vector, max(path.config.shortlist, top_k))
+        timings["search"] = (time.perf_counter() - started) * 1000
+        shortlist = [(self._candidate(path, int(p), float(s)), int(p))
+                     for s, p in zip(similarities[0], positions[0], strict=True) if p >= 0]
+        started = time.perf_counter()
+        verified = path.config.verify > 0 and extraction.sift is not None
+        if verified:
+            for candidate, position in shortlist[:path.config.verify]:
+                ref = self.refs[path.rows[position]]
+                check = path.verifier.verify(extraction.sift, path.keypoints(position),
+                                             (float(ref["width"]), float(ref["height"])))
+                candidate.inliers = check.inliers
+        candidates = [candidate for candidate, _ in shortlist]
+        if verified:
+            threshold = path.config.min_inliers
+            candidates.sort(key=lambda c: (-(c.inliers or 0) if (c.inliers or 0) >= threshold else 0,
+                                           -c.similarity))
+        timings["verify"] = (time.perf_counter() - started) * 1000
+        ranking = _best_per_band(candidates)
+        features = rank_features([c.similarity for c in ranking],
+                                 [c.inliers or 0 for c in ranking] if verified else None)
+        rejector = self.rejectors.get(kind)
+        confidence = float(rejector.confidence(features)[0]) if rejector is not None else None
+        verdict = "unknown" if rejector is not None and confidence < rejector.threshold_ else "match"
+        return MatchResult(kind, ranking[:top_k], verdict, confidence, timings, features)
+
+    def _candidate(self, path: KindPath, position: int, similarity: float) -> Candidate:
+        ref = self.refs[path.rows[position]]
+        album = int(ref["album_id"])
+        return Candidate(int(ref["ref_id"]), int(ref["band_id"]), None if album == NO_ALBUM else album,
+                         similarity)
+
+    # ----------------------------------------------------------------------- save / open
+
+    def save(self, root: str | Path) -> Generation:
+        """Write the index as a new generation of the bundle at `root` (atomically)."""
+        root = Path(root)
+        with GenerationWriter(root) as writer:
+            writer.save_array("refs.npy", self.refs)
+            manifest_paths = {}
+            for kind, path in self.paths.items():
+                writer.save_array(f"{kind}/refs.npy", path.rows)
+                for name, array in path.encoder.state().items():
+                    writer.save_array(f"{kind}/encoder/{name}.npy", array)
+                if isinstance(path.searcher, FaissSearch):
+                    writer.save_bytes(f"{kind}/ann.faiss", path.searcher.to_bytes())
+                else:
+                    writer.save_array(f"{kind}/vectors.npy", path.vectors)
+                if path.config.verify:
+                    self._save_keypoints(writer, kind, path, self.generation)
+                manifest_paths[kind] = {"config": path.config.to_dict(), "encoder": path.encoder.get_params(),
+                                        "dimension": int(path.encoder.dimension_),
+                                        "references": len(path.rows)}
+            if self.rejectors:
+                writer.save_json("calibration.json", {k: r.to_json() for k, r in self.rejectors.items()})
+            kinds = {kind: int((self.refs["kind"] == kind).sum()) for kind in KINDS}
+            generation = writer.commit({
+                "preset": self.preset_name, "seed": self.seed, "paths": manifest_paths,
+                "counts": {"references": len(self.refs), **kinds,
+                           "bands": len(np.unique(self.refs["band_id"]))},
+                "build": self.build_info, "versions": _versions(),
+                "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            })
+        self.generation = generation
+        for kind, path in self.paths.items():
+            if path.config.verify:
+                path.store, path.new_keypoints = KeypointStore(generation, kind), []
+        return generation
+
+    @staticmethod
+    def _save_keypoints(writer: GenerationWriter, kind: str, path: KindPath, base: Generation | None) -> None:
+        """Reuse the shards already stored, write the new features as one more shard."""
+        table = np.zeros((0, 3), np.int64)
+        if path.store is not None:
+            table = path.store.table
+            for name in base.manifest["files"]:
+                if name.startswith(f"{kind}/keypoints/shard-"):
+                    writer.reuse(name, base)
+        if path.new_keypoints or path.store is None:
+            shard = int(table[:, 0].max()) + 1 if len(table) else 0
+            table = np.concatenate([table, write_shard(writer, kind, shard, path.new_keypoints)])
+        writer.save_array(table_name(kind), table)
+
+    @classmethod
+    def open(cls, root: str | Path, verify: bool = True) -> RetrievalIndex:
+        """Open the bundle's current generation; `BundleError` when it is unusable."""
+        generation = open_generation(root, verify=verify)
+        manifest = generation.manifest
+        try:
+            refs = generation.array("refs.npy")
+            paths = {}
+            for kind, info in manifest["paths"].items():
+                config = PathConfig.from_dict(info["config"])
+                prefix = f"{kind}/encoder/"
+                arrays = {name[len(prefix):-4]: generation.array(name)
+                          for name in manifest["files"] if name.startswith(prefix)}
+                encoder = GlobalEncoder.from_state(info["encoder"], arrays)
+                vectors = None
+                if config.searcher == "faiss":
+                    searcher = FaissSearch.from_bytes(generation.bytes(f"{kind}/ann.faiss"),
+                                                      **{k: v for k, v in config.searcher_params.items()
+                                                         if k == "nprobe"})
+                else:
+                    vectors = generation.array(f"{kind}/vectors.npy")
+                    searcher = make_searcher("balltree", config.searcher_params).fit(vectors)
+                paths[kind] = KindPath(
+                    config=config, extractor=Extractor.from_params(config.extractor), encoder=encoder,
+                    searcher=searcher, rows=generation.array(f"{kind}/refs.npy"), vectors=vectors,
+                    store=KeypointStore(generation, kind) if config.verify else None,
+                    verifier=GeometricVerifier(**config.verifier) if config.verify else None)
+            rejectors = {}
+            if "calibration.json" in manifest["files"]:
+                rejectors = {k: OpenSetRejector.from_json(v)
+                             for k, v in generation.json("calibration.json").items()}
+        except (KeyError, ValueError, TypeError, OSError) as exc:
+            raise BundleError(f"{generation.path}: cannot be loaded ({exc}); rebuild the index") from exc
+        return cls(manifest["preset"], refs, paths, rejectors, manifest.get("build"), generation,
+                   manifest.get("seed", 0))
+
+    # ----------------------------------------------------------------------- facts
+
+    def bytes_per_reference(self) -> dict[str, float]:
+        """Bytes per reference of the search structure and of the whole saved bundle."""
+        if self.generation is None:
+            raise ValueError("save or open the index first")
+        files = self.generation.manifest["files"]
+        search = sum(info["bytes"] for name, info in files.items()
+                     if name.endswith(("ann.faiss", "vectors.npy")))
+        total = sum(info["bytes"] for info in files.values())
+        return {"search": search / len(self.refs), "bundle": total / len(self.refs)}
+
+
+def _ref_rows(references: Sequence[Reference], sizes: Sequence[tuple[int, int]]) -> np.ndarray:
+    rows = np.zeros(len(references), REF_DTYPE)
+    for row, (ref, (height, width)) in zip(rows, zip(references, sizes, strict=True), strict=True):
+        row["ref_id"], row["band_id"] = ref.ref_id, ref.band_id
+        row["album_id"] = NO_ALBUM if ref.album_id is None else ref.album_id
+        row["kind"], row["width"], row["height"] = ref.kind, width, height
+    return rows
+
+
+def _best_per_band(candidates: Sequence[Candidate]) -> list[Candidate]:
+    seen, ranking = set(), []
+    for candidate in candidates:
+        if candidate.band_id not in seen:
+            seen.add(candidate.band_id)
+            ranking.append(candidate)
+    return ranking

@@ -1,0 +1,121 @@
+"""Open-set rejection: answer ``unknown`` when the crop's band is probably not indexed.
+
+An absolute similarity cannot tell "not in the database" from a match: an unknown logo
+scores as high as a known one (ARCHITECTURE.md). What differs is the shape of the
+ranking: a known band's best candidate stands out from the rest of the gallery, an
+unknown band's does not. So the evidence is relative:
+
+- ``margin``: best band's similarity minus the next band's;
+- ``z``: the best similarity's z-score over the other candidates' similarities;
+- for verified paths, ``log_inliers`` of the best candidate and ``inlier_margin``
+  (log inliers of the best minus those of the next band): a cover that is really there
+  gives tens of inliers, everything else a handful.
+
+A logistic regression turns these into a confidence that the top answer is right; the
+threshold is then set on held-out crops (the val split of a synthetic dataset, whose
+band_id-0 objects are bands absent from the references) so that at most
+`max_known_rejection` of the crops of known bands are rejected. The fitted model is
+plain numbers, stored as JSON in the bundle.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+BASE_FEATURES = ("margin", "z")
+INLIER_FEATURES = ("log_inliers", "inlier_margin")
+
+
+def rank_features(similarities: np.ndarray, inliers: np.ndarray | None = None) -> np.ndarray:
+    """The evidence above, from per-band best similarities and (for verified paths)
+    per-band inliers, both ordered as the final ranking (best band first)."""
+    similarities = np.asarray(similarities, np.float64)
+    if len(similarities) == 0:
+        raise ValueError("a ranking needs at least one candidate")
+    best = similarities[0]
+    rest = similarities[1:]
+    margin = best - rest[0] if len(rest) else best
+    z = (best - rest.mean()) / (rest.std() + 1e-3) if len(rest) >= 2 else 0.0
+    features = [margin, z]
+    if inliers is not None:
+        inliers = np.log1p(np.asarray(inliers, np.float64))
+        features += [inliers[0], inliers[0] - (inliers[1:].max() if len(inliers) > 1 else 0.0)]
+    return np.array(features, np.float64)
+
+
+class OpenSetRejector(BaseEstimator):
+    """Logistic regression on `rank_features`, with a threshold on known crops.
+
+    Parameters: `max_known_rejection` (share of known crops the threshold may reject on
+    the calibration set) and `C` (inverse regularisation of the regression). ``fit(X,
+    known, correct)``: X rows of rank features, `known` whether the crop's band is
+    indexed, `correct` whether the top answer was right. Fitted: ``threshold_``,
+    ``report_`` (what the threshold does on the calibration set).
+    """
+
+    def __init__(self, max_known_rejection: float = 0.04, C: float = 1.0):
+        self.max_known_rejection = max_known_rejection
+        self.C = C
+
+    def fit(self, X: np.ndarray, known: np.ndarray, correct: np.ndarray) -> OpenSetRejector:
+        if not isinstance(self.max_known_rejection, numbers.Real) or not 0 <= self.max_known_rejection < 1:
+            raise ValueError(f"max_known_rejection must lie in [0, 1), got {self.max_known_rejection!r}")
+        X = np.asarray(X, np.float64)
+        known, correct = np.asarray(known, bool), np.asarray(correct, bool)
+        if X.ndim != 2 or len(X) != len(known) or len(X) != len(correct):
+            raise ValueError("X, known and correct must describe the same crops")
+        if not known.any() or known.all() or correct.all() or not correct.any():
+            raise ValueError("calibration needs crops of known and of unknown bands, and both "
+                             "right and wrong top answers")
+        self.scaler_ = StandardScaler().fit(X)
+        self.model_ = LogisticRegression(C=self.C, class_weight="balanced").fit(
+            self.scaler_.transform(X), correct)
+        scores = self.confidence(X)
+        self.threshold_ = float(np.quantile(scores[known], self.max_known_rejection))
+        self.report_ = self.rates(scores >= self.threshold_, known)
+        return self
+
+    def confidence(self, X: np.ndarray) -> np.ndarray:
+        """Probability that the top answer is right, per row of rank features."""
+        check_is_fitted(self, "model_")
+        return self.model_.predict_proba(self.scaler_.transform(np.atleast_2d(X)))[:, 1]
+
+    def accept(self, X: np.ndarray) -> np.ndarray:
+        return self.confidence(X) >= self.threshold_
+
+    @staticmethod
+    def rates(accepted: np.ndarray, known: np.ndarray) -> dict:
+        """Share of unknown crops rejected and of known crops (wrongly) rejected."""
+        accepted, known = np.asarray(accepted, bool), np.asarray(known, bool)
+        return {"unknown_rejected": float(np.mean(~accepted[~known])) if (~known).any() else None,
+                "known_rejected": float(np.mean(~accepted[known])) if known.any() else None,
+                "known": int(known.sum()), "unknown": int((~known).sum())}
+
+    def to_json(self) -> dict:
+        check_is_fitted(self, "model_")
+        return {"max_known_rejection": self.max_known_rejection, "C": self.C,
+                "scaler_mean": self.scaler_.mean_.tolist(), "scaler_scale": self.scaler_.scale_.tolist(),
+                "coef": self.model_.coef_.ravel().tolist(), "intercept": float(self.model_.intercept_[0]),
+                "threshold": self.threshold_, "report": self.report_}
+
+    @classmethod
+    def from_json(cls, values: dict) -> OpenSetRejector:
+        rejector = cls(values["max_known_rejection"], values["C"])
+        rejector.scaler_ = StandardScaler()
+        rejector.scaler_.mean_ = np.array(values["scaler_mean"], np.float64)
+        rejector.scaler_.scale_ = np.array(values["scaler_scale"], np.float64)
+        rejector.scaler_.n_features_in_ = len(rejector.scaler_.mean_)
+        rejector.model_ = LogisticRegression(C=rejector.C)
+        rejector.model_.coef_ = np.array([values["coef"]], np.float64)
+        rejector.model_.intercept_ = np.array([values["intercept"]], np.float64)
+        rejector.model_.classes_ = np.array([False, True])
+        rejector.model_.n_features_in_ = len(values["coef"])
+        rejector.threshold_ = float(values["threshold"])
+        rejector.report_ = values["report"]
+        return rejector

@@ -1,0 +1,114 @@
+"""Index presets: how each kind of reference is described, searched and verified.
+
+A preset gives one `PathConfig` per kind (``logo``, ``album``): crops of a kind are only
+compared with references of that kind, because the detector names the kind and the two
+call for different descriptors. The chosen values are written into the bundle's
+manifest; an opened index uses the manifest's values, never this table, so changing a
+default here does not change what an existing bundle does.
+
+- ``thesis``: the 2018 thesis, runnable as it was: SIFT (not RootSIFT), VLAD k=512 with
+  global L2 only (65,536-D), exact BallTree search, no verification.
+- ``default``: covers by RootSIFT-VLAD (intra-normalised, signed square root) fused
+  with Lite0 conv5-VLAD, PCA-whitened to 256-D (1 KiB) in faiss, the shortlist re-ranked
+  by RANSAC verification; logos by a grayscale GeM-pooled Lite0 vector at two sizes,
+  averaged over augmented copies of each reference, PCA-whitened to 256-D in faiss.
+  BENCHMARKS.md ("Retrieval (issue 3)") has the measurements behind these choices.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import asdict, dataclass, field
+
+from matching.encode import GlobalEncoder
+from matching.extract import Extractor
+from matching.verify import GeometricVerifier
+
+KINDS = ("logo", "album")
+SEARCHERS = ("balltree", "faiss")
+
+
+@dataclass(frozen=True)
+class PathConfig:
+    """One kind's pipeline.
+
+    - `extractor`, `encoder`: parameters of `Extractor` and `GlobalEncoder`;
+    - `searcher` (``balltree`` | ``faiss``) and its `searcher_params`;
+    - `augment`: augmented copies of each reference (data/augment.py) whose vectors are
+      averaged with the original's into the reference's one vector;
+    - `shortlist`: references taken from the search for ranking and rejection;
+    - `verify`: how many of the best candidates are geometrically verified (0: none),
+      with `verifier` parameters (`GeometricVerifier`), `verify_keypoints` local
+      features kept per reference, and `min_inliers`: a candidate with at least this
+      many inliers outranks every candidate with fewer.
+    """
+
+    extractor: dict
+    encoder: dict
+    searcher: str = "faiss"
+    searcher_params: dict = field(default_factory=dict)
+    augment: int = 0
+    shortlist: int = 50
+    verify: int = 0
+    verifier: dict = field(default_factory=dict)
+    verify_keypoints: int = 500
+    min_inliers: int = 12
+
+    def __post_init__(self):
+        if self.searcher not in SEARCHERS:
+            raise ValueError(f"searcher must be one of {SEARCHERS}, got {self.searcher!r}")
+        for name, minimum in (("augment", 0), ("shortlist", 2), ("verify", 0), ("verify_keypoints", 1),
+                              ("min_inliers", 4)):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
+                raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        extractor = Extractor.from_params(self.extractor)
+        GlobalEncoder(**self.encoder)._check_params()
+        GeometricVerifier(**self.verifier)
+        if self.verify and extractor.sift != "rootsift":
+            raise ValueError("verification needs RootSIFT keypoints (extractor sift='rootsift')")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> PathConfig:
+        unknown = sorted(set(values) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"unknown path parameter(s): {unknown}")
+        return cls(**values)
+
+
+THESIS_PATH = PathConfig(
+    extractor={"sift": "sift", "sift_keypoints": 1000, "sift_max_side": 640},
+    encoder={"parts": ["sift_vlad"], "sift_clusters": 512, "intra_norm": False, "power_norm": False,
+             "pca_components": None},
+    searcher="balltree",
+)
+
+PRESETS: dict[str, dict[str, PathConfig]] = {
+    "thesis": {"logo": THESIS_PATH, "album": THESIS_PATH},
+    "default": {
+        "logo": PathConfig(
+            extractor={"gem_sizes": [224, 320], "gem_p": 3.0},
+            encoder={"parts": ["gem"], "pca_components": 256, "whiten": True},
+            searcher="faiss",
+            augment=4,
+        ),
+        "album": PathConfig(
+            extractor={"sift": "rootsift", "sift_keypoints": 1000, "sift_max_side": 640,
+                       "conv5_sizes": [320]},
+            encoder={"parts": ["sift_vlad", "conv5_vlad"], "sift_clusters": 64, "conv5_clusters": 16,
+                     "fusion_weight": 0.5, "pca_components": 256, "whiten": True},
+            searcher="faiss",
+            verify=10,
+        ),
+    },
+}
+
+
+def preset(name: str) -> dict[str, PathConfig]:
+    """The named preset's path configurations."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    return PRESETS[name]

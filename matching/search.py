@@ -1,0 +1,147 @@
+"""Nearest-reference search over unit global vectors: BallTree (the thesis) and faiss.
+
+Both searchers take L2-normalised vectors and answer with cosine similarities (for unit
+vectors, ``cos = 1 - d^2 / 2``) and row numbers, best first, so the rest of the
+pipeline does not care which one ran.
+
+- `BallTreeSearch`: scikit-learn's BallTree, exact, as in the thesis. On 65,536-D VLAD
+  vectors it prunes almost nothing and costs about a linear scan; kept for fidelity.
+- `FaissSearch`: inner-product search with faiss. ``"flat"`` is exact and stores each
+  vector whole (256-D float32 = 1 KiB); ``"ivf-sq8"`` (inverted lists over k-means cells,
+  vectors scalar-quantised to one byte per dimension) scales to millions of references
+  at a quarter of the bytes, answering in milliseconds (benchmarks/bench_ann.py).
+  ``"auto"`` picks flat below `AUTO_IVF_MIN` vectors. New vectors are appended with
+  `add`, never retraining the quantiser, so `kyb index add` stays cheap.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.neighbors import BallTree
+from sklearn.utils.validation import check_is_fitted
+
+from features.codebook import check_int
+
+INDEX_TYPES = ("auto", "flat", "ivf-sq8")
+#: Below this many vectors an exact flat index is both faster to build and exact.
+AUTO_IVF_MIN = 50_000
+
+
+def _check_vectors(vectors: np.ndarray, dimension: int | None = None) -> np.ndarray:
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or (dimension is not None and vectors.shape[1] != dimension):
+        want = f"(n, {dimension})" if dimension is not None else "(n, d)"
+        raise ValueError(f"expected {want} vectors, got {vectors.shape}")
+    return vectors
+
+
+class BallTreeSearch(BaseEstimator):
+    """Exact Euclidean search with sklearn's BallTree; `leaf_size` as in BallTree."""
+
+    def __init__(self, leaf_size: int = 40):
+        self.leaf_size = leaf_size
+
+    def fit(self, vectors: np.ndarray, y=None) -> BallTreeSearch:
+        vectors = _check_vectors(vectors)
+        self.tree_ = BallTree(vectors, leaf_size=check_int("leaf_size", self.leaf_size, 1))
+        self.n_vectors_, self.dimension_ = vectors.shape
+        return self
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(similarities, rows), each (n_queries, min(k, n_vectors)), best first."""
+        check_is_fitted(self, "tree_")
+        queries = _check_vectors(queries, self.dimension_)
+        k = min(check_int("k", k, 1), self.n_vectors_)
+        distances, rows = self.tree_.query(queries, k=k)
+        return (1.0 - distances ** 2 / 2.0).astype(np.float32), rows.astype(np.int64)
+
+
+class FaissSearch(BaseEstimator):
+    """Inner-product search with faiss (see the module docstring for `index_type`).
+
+    `nlist` is the number of IVF cells (0: about 4 * sqrt(n), at least 16), `nprobe` the
+    cells visited per query. Fitted: ``index_`` (a faiss index), ``n_vectors_``,
+    ``dimension_``.
+    """
+
+    def __init__(self, index_type: str = "auto", nlist: int = 0, nprobe: int = 32):
+        self.index_type = index_type
+        self.nlist = nlist
+        self.nprobe = nprobe
+
+    def _resolved_type(self, n_vectors: int) -> str:
+        if self.index_type not in INDEX_TYPES:
+            raise ValueError(f"index_type must be one of {INDEX_TYPES}, got {self.index_type!r}")
+        if self.index_type == "auto":
+            return "ivf-sq8" if n_vectors >= AUTO_IVF_MIN else "flat"
+        return self.index_type
+
+    def fit(self, vectors: np.ndarray, y=None) -> FaissSearch:
+        """Build (and for IVF, train) the index on `vectors`."""
+        import faiss
+
+        vectors = _check_vectors(vectors)
+        n_vectors, dimension = vectors.shape
+        check_int("nlist", self.nlist, 0)
+        check_int("nprobe", self.nprobe, 1)
+        if self._resolved_type(n_vectors) == "flat":
+            index = faiss.IndexFlatIP(dimension)
+        else:
+            nlist = self.nlist or max(16, int(4 * math.sqrt(n_vectors)))
+            quantizer = faiss.IndexFlatIP(dimension)
+            index = faiss.IndexIVFScalarQuantizer(quantizer, dimension, nlist,
+                                                  faiss.ScalarQuantizer.QT_8bit,
+                                                  faiss.METRIC_INNER_PRODUCT)
+            index.train(vectors)
+        index.add(vectors)
+        self._set_index(index)
+        return self
+
+    def _set_index(self, index) -> None:
+        import faiss
+
+        if isinstance(index, faiss.IndexIVF):
+            index.nprobe = self.nprobe
+        self.index_ = index
+        self.n_vectors_, self.dimension_ = index.ntotal, index.d
+
+    def add(self, vectors: np.ndarray) -> FaissSearch:
+        """Append vectors (rows n_vectors_, n_vectors_ + 1, ...) without retraining."""
+        check_is_fitted(self, "index_")
+        self.index_.add(_check_vectors(vectors, self.dimension_))
+        self.n_vectors_ = self.index_.ntotal
+        return self
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(similarities, rows), each (n_queries, min(k, n_vectors)), best first."""
+        check_is_fitted(self, "index_")
+        queries = _check_vectors(queries, self.dimension_)
+        k = min(check_int("k", k, 1), self.n_vectors_)
+        similarities, rows = self.index_.search(queries, k)
+        return similarities.astype(np.float32), rows.astype(np.int64)
+
+    def to_bytes(self) -> bytes:
+        import faiss
+
+        check_is_fitted(self, "index_")
+        return faiss.serialize_index(self.index_).tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, nprobe: int = 32) -> FaissSearch:
+        import faiss
+
+        searcher = cls(nprobe=nprobe)
+        searcher._set_index(faiss.deserialize_index(np.frombuffer(data, np.uint8)))
+        return searcher
+
+
+def make_searcher(kind: str, params: dict) -> BallTreeSearch | FaissSearch:
+    """The searcher a preset names (``"balltree"`` or ``"faiss"``) with its parameters."""
+    if kind == "balltree":
+        return BallTreeSearch(**params)
+    if kind == "faiss":
+        return FaissSearch(**params)
+    raise ValueError(f"unknown searcher {kind!r}; choose 'balltree' or 'faiss'")
