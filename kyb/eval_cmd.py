@@ -1,0 +1,111 @@
+"""`kyb eval`: evaluation commands, a lazy group that other subcommands join by one line.
+
+`kyb eval retrieval` measures matching alone on the ground-truth crops of a dataset
+split (matching/evaluate.py); with `--presets` it runs several presets side by side,
+building the missing bundles first.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import click
+
+#: subcommand name -> "module:attribute" of its click command (imported on first use).
+EVAL_COMMANDS = {
+    "retrieval": "kyb.eval_cmd:retrieval",
+    "detector": "kyb.eval_detector_cmd:eval_detector",
+}
+
+
+class LazyEvalGroup(click.Group):
+    """`kyb eval`'s subcommands from `EVAL_COMMANDS`, each imported only when used."""
+
+    def list_commands(self, ctx):
+        return sorted(EVAL_COMMANDS)
+
+    def get_command(self, ctx, cmd_name):
+        target = EVAL_COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+
+@click.group("eval", cls=LazyEvalGroup)
+def eval_group():
+    """Measure the detector, the retrieval and the whole pipeline on a dataset."""
+
+
+COLUMNS = (("top1", "top-1"), ("top5", "top-5"), ("top10", "top-10"), ("album_top1", "album"),
+           ("unknown_recall", "unk-R"), ("unknown_precision", "unk-P"), ("known_rejected", "known-rej"),
+           ("latency_ms_p50", "p50 ms"), ("latency_ms_p95", "p95 ms"))
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if isinstance(value, float) and value <= 1 else f"{value:.0f}"
+
+
+def print_report(report: dict) -> None:
+    click.echo(f"{report['dataset']} ({report['split']} split, {report['crops']} ground-truth crops"
+               f"{', difficult included' if report['include_difficult'] else ''})")
+    header = f"{'preset':<10} {'kind':<6} {'crops':>6} {'unknown':>7} " + " ".join(
+        f"{title:>9}" for _, title in COLUMNS)
+    click.echo(header)
+    for name, result in report["results"].items():
+        for kind, metrics in result["metrics"].items():
+            click.echo(f"{name:<10} {kind:<6} {metrics['crops']:>6} {metrics['unknown']:>7} "
+                       + " ".join(f"{_cell(metrics.get(key)):>9}" for key, _ in COLUMNS))
+    for name, result in report["results"].items():
+        facts = result["index"]
+        sizes, build = facts["bytes_per_reference"], facts["build"]
+        click.echo(f"{name}: {facts['references']} references, {sizes['search']:.0f} B/reference in the "
+                   f"search index ({sizes['bundle']:.0f} B in the bundle), dimensions {facts['dimensions']}, "
+                   f"built at {build.get('references_per_second', 0):.2f} references/s")
+
+
+@click.command("retrieval")
+@click.option("--dataset", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--index", "root", required=True, type=click.Path(path_type=Path),
+              help="A bundle; with --presets, a folder holding one bundle per preset (INDEX/PRESET).")
+@click.option("--presets", help="Comma-separated presets to compare (thesis,default); bundles missing "
+                                "under INDEX are built from --dataset first.")
+@click.option("--split", default="test", show_default=True)
+@click.option("--include-difficult", is_flag=True, help="Also query VOC 'difficult' objects.")
+@click.option("--top-k", type=click.IntRange(min=10), default=10, show_default=True)
+@click.option("--calibration-from", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="When building missing bundles, copy this bundle's open-set calibration "
+                   "(for datasets without crops of unknown bands).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the figures as JSON.")
+def retrieval(dataset, root, presets, split, include_difficult, top_k, calibration_from, json_path):
+    """Top-1/5/10 band accuracy on the ground-truth crops of a split, open-set precision and
+    recall of 'unknown', latency per crop, index bytes per reference and build speed."""
+    from matching.build import build_bundle
+    from matching.bundle import BundleError, is_bundle, open_generation
+    from matching.evaluate import evaluate_retrieval
+
+    if presets:
+        names = [name.strip() for name in presets.split(",") if name.strip()]
+        indexes = {name: root / name for name in names}
+        for name, path in indexes.items():
+            if not is_bundle(path):
+                click.echo(f"building the {name} bundle at {path}")
+                try:
+                    build_bundle(dataset, path, name, calibration_from=calibration_from)
+                except (FileExistsError, ValueError, OSError) as exc:
+                    raise click.ClickException(str(exc)) from exc
+    try:
+        if not presets:
+            indexes = {open_generation(root, verify=False).manifest["preset"]: root}
+        report = evaluate_retrieval(dataset, indexes, split, include_difficult, top_k)
+    except BundleError as exc:
+        raise click.ClickException(str(exc)) from exc
+    print_report(report)
+    if json_path is not None:
+        json_path.write_text(json.dumps(report, indent=1), encoding="utf-8")
+        click.echo(f"wrote {json_path}")

@@ -1,0 +1,118 @@
+"""`kyb index build|add|info`: the retrieval index bundle (matching/)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+PRESET_NAMES = ("thesis", "default")
+
+
+def echo_calibration(calibration: dict) -> None:
+    for kind, outcome in calibration.items():
+        if not outcome.get("calibrated"):
+            click.echo(f"  {kind:<6} not calibrated: {outcome['reason']}; it always answers 'match'")
+        elif "copied_from" in outcome:
+            click.echo(f"  {kind:<6} threshold {outcome['threshold']} (copied from {outcome['copied_from']})")
+        else:
+            click.echo(f"  {kind:<6} threshold {outcome['threshold']}: on {outcome['known']} known / "
+                       f"{outcome['unknown']} unknown crops it rejects {outcome['known_rejected']:.1%} "
+                       f"of known and {outcome['unknown_rejected']:.1%} of unknown")
+
+
+def echo_index(index) -> None:
+    counts = index.generation.manifest["counts"]
+    sizes = index.bytes_per_reference()
+    click.echo(f"{index.generation.root} ({index.generation.name}): preset {index.preset_name}, "
+               f"{counts['references']} references ({counts['logo']} logos, {counts['album']} covers) "
+               f"of {counts['bands']} bands")
+    click.echo(f"  bytes per reference: {sizes['search']:.0f} in the search index, "
+               f"{sizes['bundle']:.0f} in all")
+
+
+@click.group()
+def index():
+    """Build, extend and inspect retrieval index bundles."""
+
+
+@index.command("build")
+@click.option("--dataset", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Dataset folder whose references.csv to index.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Bundle folder to write.")
+@click.option("--preset", type=click.Choice(PRESET_NAMES), default="default", show_default=True)
+@click.option("--calibration-dataset", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Dataset whose held-out split calibrates 'unknown' (default: --dataset).")
+@click.option("--calibration-split", default="val", show_default=True)
+@click.option("--calibration-from", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Copy the open-set calibration of this bundle instead (for datasets without "
+                   "crops of unknown bands).")
+@click.option("--max-known-rejection", type=click.FloatRange(0, 1, max_open=True), default=0.04,
+              show_default=True, help="Share of known crops the calibrated threshold may reject.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--force", is_flag=True, help="Replace an existing bundle (as a new generation).")
+def build(dataset, out, preset, calibration_dataset, calibration_split, calibration_from,
+          max_known_rejection, seed, force):
+    """Index a dataset's reference logos and covers, calibrate the open-set threshold, and
+    write the bundle atomically."""
+    from matching.build import build_bundle
+
+    try:
+        report = build_bundle(dataset, out, preset, force=force, calibration_dataset=calibration_dataset,
+                              calibration_from=calibration_from, calibration_split=calibration_split,
+                              max_known_rejection=max_known_rejection, seed=seed)
+    except (FileExistsError, ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    echo_index(report.index)
+    info = report.index.build_info
+    click.echo(f"  built in {info['seconds']:.1f} s ({info['references_per_second']:.2f} references/s)")
+    echo_calibration(report.calibration)
+
+
+@index.command("add")
+@click.option("--index", "root", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--dataset", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Dataset folder whose references.csv lists the references to add.")
+@click.option("--references", "references_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A references.csv (paths relative to its folder) instead of --dataset.")
+def add(root, dataset, references_csv):
+    """Add references not yet in the bundle, without retraining its codebooks.
+
+    The result is a new generation; readers that opened the old one keep using it.
+    """
+    from data.dataset import DatasetError
+    from matching.build import add_to_bundle, read_new_references
+
+    try:
+        references, reference_root = read_new_references(dataset, references_csv)
+        updated, added = add_to_bundle(root, references, reference_root)
+    except (DatasetError, ValueError, OSError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"added {added} reference(s)" + ("" if added else " (all were already indexed)"))
+    echo_index(updated)
+
+
+@index.command("info")
+@click.option("--index", "root", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+def info(root, as_json):
+    """Check a bundle (every checksum) and describe it."""
+    from matching.bundle import BundleError
+    from matching.index import RetrievalIndex
+
+    try:
+        opened = RetrievalIndex.open(root)
+    except BundleError as exc:
+        raise click.ClickException(str(exc)) from exc
+    manifest = opened.generation.manifest
+    if as_json:
+        click.echo(json.dumps({k: v for k, v in manifest.items() if k != "files"}, indent=1))
+        return
+    echo_index(opened)
+    for kind, path in manifest["paths"].items():
+        config = path["config"]
+        click.echo(f"  {kind:<6} {path['references']} references, {path['dimension']}-D, "
+                   f"{config['searcher']}, verify top {config['verify']}, "
+                   f"{'calibrated' if kind in opened.rejectors else 'not calibrated'}")
+    click.echo(f"  format version {manifest['format_version']}, created {manifest['created']}")

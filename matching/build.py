@@ -1,0 +1,95 @@
+"""Build and extend bundles from dataset folders: what `kyb index build|add` and
+`kyb eval retrieval` do, in one place.
+
+Building is: extract and fit on the references, calibrate the open-set rejector on
+held-out crops (the val split of the dataset, or of another dataset given for it), then
+save a new generation atomically. A dataset without crops of unknown bands (the real
+sets of ../shared) cannot calibrate itself; the rejectors of another bundle, calibrated
+on synthetic data, can be copied instead (`calibration_from`), which measures whether
+the relative evidence transfers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from data.dataset import Reference, load_dataset, read_references
+from matching.bundle import BundleError, is_bundle
+from matching.evaluate import calibrate
+from matching.index import RetrievalIndex
+
+
+@dataclass
+class BuildReport:
+    index: RetrievalIndex
+    calibration: dict
+
+
+def check_target(out: Path, force: bool) -> None:
+    """Refuse to write over anything but a bundle, and over a bundle without `force`."""
+    if is_bundle(out):
+        if not force:
+            raise FileExistsError(f"{out} already holds an index bundle; use --force to replace it "
+                                  "(readers of the old one keep working)")
+    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise FileExistsError(f"{out} exists and is not an index bundle; choose another --out")
+
+
+def build_bundle(dataset_root: str | Path, out: str | Path, preset_name: str = "default", *,
+                 force: bool = False, calibration_dataset: str | Path | None = None,
+                 calibration_from: str | Path | None = None, calibration_split: str = "val",
+                 max_known_rejection: float = 0.04, seed: int = 0, progress: bool = True) -> BuildReport:
+    """Build the index of a dataset's references, calibrate it, and save it at `out`."""
+    out = Path(out)
+    check_target(out, force)
+    dataset = load_dataset(dataset_root)
+    index = RetrievalIndex.build(dataset.references, dataset.root, preset_name, seed=seed, progress=progress)
+    if calibration_from is not None:
+        calibration = copy_calibration(index, RetrievalIndex.open(calibration_from))
+    else:
+        held_out = load_dataset(calibration_dataset) if calibration_dataset is not None else dataset
+        calibration = calibrate(index, held_out, calibration_split, max_known_rejection, progress)
+    index.save(out)
+    return BuildReport(index, calibration)
+
+
+def copy_calibration(index: RetrievalIndex, source: RetrievalIndex) -> dict:
+    """Install `source`'s rejectors in `index` for the kinds whose rank features agree."""
+    summary = {}
+    for kind, path in index.paths.items():
+        rejector = source.rejectors.get(kind)
+        same = (kind in source.paths and rejector is not None
+                and bool(source.paths[kind].config.verify) == bool(path.config.verify))
+        if not same:
+            summary[kind] = {"calibrated": False, "reason": f"{source.generation.root} has no matching "
+                                                            f"calibrated {kind} path"}
+            continue
+        index.rejectors[kind] = rejector
+        summary[kind] = {"calibrated": True, "copied_from": str(source.generation.root),
+                         "threshold": round(rejector.threshold_, 4)}
+    return summary
+
+
+def read_new_references(dataset_root: str | Path | None = None,
+                        references_csv: str | Path | None = None) -> tuple[list[Reference], Path]:
+    """References to add, with the folder their paths are relative to."""
+    if (dataset_root is None) == (references_csv is None):
+        raise ValueError("give a dataset folder or a references CSV file (one of them)")
+    if references_csv is not None:
+        return read_references(Path(references_csv)), Path(references_csv).parent
+    dataset = load_dataset(dataset_root)
+    return dataset.references, dataset.root
+
+
+def add_to_bundle(root: str | Path, references: list[Reference], reference_root: str | Path,
+                  progress: bool = True) -> tuple[RetrievalIndex, int]:
+    """Append new references to the bundle at `root` as a new generation; returns the
+    updated index and how many references were new. Codebooks and PCA stay as they are."""
+    if not is_bundle(root):
+        raise BundleError(f"{root}: not an index bundle; build one with `kyb index build`")
+    index = RetrievalIndex.open(root)
+    added = index.add(references, reference_root, progress=progress)
+    if added:
+        index.save(root)
+    return index, added
