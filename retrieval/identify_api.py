@@ -3,10 +3,13 @@
 The HTTP server, `kyb identify` and the evaluation scripts all hand a photo to the
 pipeline (`retrieval/pipeline.py`). They depend only on the small interface below, so the
 server was built and tested before the pipeline existed, and any object with these
-methods plugs in unchanged.
+methods plugs in unchanged. `kyb serve` builds it by calling
+`retrieval.pipeline.load_identifier(index_path: pathlib.Path) -> Identifier` once per
+server process (server/runtime.py).
 
 `Identifier.identify` returns the result JSON of ARCHITECTURE.md ("`kyb identify` /
-`POST /api/v1/identify` result") as plain JSON-ready Python values::
+`POST /api/v1/identify` result") as JSON-ready Python values (the server also accepts
+NumPy scalars and arrays, but not NaN)::
 
     {"image": {"width": int, "height": int},
      "detections": [{"box": [x1, y1, x2, y2],          # pixels of the input image
@@ -127,7 +130,8 @@ def decode_image(data: bytes, max_bytes: int, max_pixels: int) -> np.ndarray:
     because logos are often black on a transparent background, which a plain RGB
     conversion would turn black on black.
 
-    Raises ImageTooLarge, UnsupportedImageType or CorruptImage (see the module docstring).
+    Raises ImageTooLarge, UnsupportedImageType or CorruptImage (whose subclasses
+    EmptyImage and TooManyPixels name the two commonest causes).
     """
     if len(data) > max_bytes:
         raise ImageTooLarge(f"the image is {len(data)} bytes; at most {max_bytes} are accepted")

@@ -9,8 +9,6 @@ the database as something that could fail with a 5xx.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import Blueprint, current_app, jsonify, request
 
 from retrieval.identify_api import decode_image
@@ -58,13 +56,6 @@ def identify():
     return jsonify(result)
 
 
-def _json_value(value):
-    """Datetimes as RFC 3339; the store keeps naive UTC, so the offset is added here."""
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
-    return value
-
-
 @api.get("/bands/<int:band_id>")
 def band(band_id: int):
     row = None
@@ -72,7 +63,7 @@ def band(band_id: int):
         row = current_app.extensions["kyb"].store.get_bands([band_id]).get(band_id)
     if row is None:
         raise ApiError(404, "band_not_found", f"no band with id {band_id}")
-    return jsonify({field: _json_value(row.get(field)) for field in BAND_FIELDS})
+    return jsonify({field: row.get(field) for field in BAND_FIELDS})
 
 
 def _search_limit() -> int:

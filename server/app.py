@@ -14,6 +14,7 @@ from flask import Flask
 from retrieval.identify_api import BandLookup, Identifier
 from server.api import api
 from server.errors import register_error_handlers
+from server.json_provider import ApiJSONProvider
 from server.meta import meta
 from server.web import web
 
@@ -59,6 +60,7 @@ def create_app(identifier: Identifier, store: BandLookup | None = None,
 
         store = Store.open()
     app = Flask(__name__)
+    app.json = ApiJSONProvider(app)
     app.config.update(DEFAULT_CONFIG)
     app.config.update(config or {})
     app.extensions["kyb"] = Services(identifier=identifier, store=store)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import logging
 
+import numpy as np
 import pytest
 
 from tests.test_server_support import (
@@ -212,6 +213,33 @@ def test_identifier_failure_is_a_logged_json_500(tmp_path, caplog):
     validate_response(response, IDENTIFY, "post")
     assert "exploded" not in body["error"]["message"]  # internals are logged, not leaked
     assert any("model exploded" in (record.exc_text or "") or record.exc_info for record in caplog.records)
+
+
+def test_numpy_values_from_the_pipeline_are_plain_json(tmp_path):
+    class NumpyIdentifier(FixedIdentifier):
+        def identify(self, image):
+            result = super().identify(image)
+            detection = result["detections"][0]
+            detection["box"] = np.asarray(detection["box"], dtype=np.float32)
+            detection["score"] = np.float32(0.5)
+            detection["matches"][0]["inliers"] = np.int64(64)
+            return result
+
+    response = post_file(make_app(tmp_path, NumpyIdentifier()).test_client(), jpeg_bytes())
+    assert response.status_code == 200
+    validate_response(response, IDENTIFY, "post")
+    assert response.get_json()["detections"][0]["score"] == 0.5
+
+
+def test_nan_from_the_pipeline_is_a_500_not_invalid_json(tmp_path):
+    class NanIdentifier(FixedIdentifier):
+        def identify(self, image):
+            result = super().identify(image)
+            result["bands"][0]["score"] = float("nan")
+            return result
+
+    response = post_file(make_app(tmp_path, NanIdentifier()).test_client(), jpeg_bytes())
+    assert_error(response, 500, "internal_error")
 
 
 # -- bands ----------------------------------------------------------------------------------
