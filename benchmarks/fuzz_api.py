@@ -314,6 +314,11 @@ def in_process_server() -> Iterator[str]:
             thread.join(timeout=10)
 
 
+@contextmanager
+def existing_server(url: str) -> Iterator[str]:
+    yield url.rstrip("/")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="a running server (default: the app in-process, test double)")
@@ -324,8 +329,8 @@ def main() -> int:
     parser.add_argument("--skip-schemathesis", action="store_true")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="kyb-fuzz-report-") as workdir, \
-            (in_process_server() if args.url is None else _given(args.url)) as base_url:
+    with tempfile.TemporaryDirectory(prefix="kyb-fuzz-config-") as workdir, \
+            (in_process_server() if args.url is None else existing_server(args.url)) as base_url:
         started = time.monotonic()
         schemathesis_rc = 0
         if not args.skip_schemathesis:
@@ -339,11 +344,6 @@ def main() -> int:
     for failure in failures:
         print("FAIL", failure)
     return 1 if schemathesis_rc or failures else 0
-
-
-@contextmanager
-def _given(url: str) -> Iterator[str]:
-    yield url.rstrip("/")
 
 
 if __name__ == "__main__":
