@@ -199,7 +199,8 @@ def fabric_texture(rng: np.random.Generator, width: int, height: int, colour: np
     coarse = fractal_noise(rng, (max(2, height // 4), max(2, width // 4)), octaves=3)
     mottle = (resize_to(coarse, width, height) - 0.5) * 0.12
     shade = 1 + weave + mottle
-    return np.clip(colour[None, None, :] * shade[..., None] + 0.02 * weave[..., None], 0, 1)
+    cloth = colour[None, None, :] * shade[..., None]
+    return np.clip(cloth, 0, 1, out=cloth)
 
 
 def wall_texture(rng: np.random.Generator, width: int, height: int) -> np.ndarray:

@@ -57,11 +57,13 @@ class Photo:
     def size(self) -> tuple[int, int]:
         return self.rgb.shape[1], self.rgb.shape[0]
 
-    def occlude(self, alpha: np.ndarray) -> None:
-        """Anything opaque drawn now hides the objects underneath it."""
-        covered = alpha > 0.5
+    def occlude(self, alpha: np.ndarray, origin: tuple[int, int] = (0, 0)) -> None:
+        """Anything opaque drawn now (alpha placed at `origin`) hides the objects underneath it."""
+        x, y = origin
+        height, width = alpha.shape
+        uncovered = alpha <= 0.5
         for placed in self.objects:
-            placed.visible &= ~covered
+            placed.visible[y:y + height, x:x + width] &= uncovered
 
 
 def region_rect(shape: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarray:
@@ -134,21 +136,36 @@ def homography(sheet_size: tuple[int, int], centre: tuple[float, float], width: 
 
 
 def place(photo: Photo, sheet: Sheet, matrix: np.ndarray) -> None:
-    """Warp a sheet into the photo with `matrix`, composite it, and register its objects."""
+    """Warp a sheet into the photo with `matrix`, composite it, and register its objects.
+
+    Only the photo window the sheet lands in is warped and blended: a patch on a jacket
+    or a cover on a shelf costs its own size, not the photo's.
+    """
     width, height = photo.size
+    sheet_h, sheet_w = sheet.alpha.shape
+    outline = np.array([[[0, 0], [sheet_w, 0], [sheet_w, sheet_h], [0, sheet_h]]], np.float32)
+    corners = cv2.perspectiveTransform(outline, matrix)[0]
+    x1, y1 = np.clip(np.floor(corners.min(axis=0)).astype(int) - 1, 0, [width, height])
+    x2, y2 = np.clip(np.ceil(corners.max(axis=0)).astype(int) + 1, 0, [width, height])
+    if x2 <= x1 or y2 <= y1:
+        return
+    to_window = np.array([[1, 0, -x1], [0, 1, -y1], [0, 0, 1]], np.float64) @ matrix
 
     def warp(image):
-        return cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
+        return cv2.warpPerspective(image, to_window, (int(x2 - x1), int(y2 - y1)), flags=cv2.INTER_LINEAR,
                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
     alpha = np.clip(warp(sheet.alpha), 0, 1)
-    photo.rgb[:] = blend(photo.rgb, warp(sheet.rgb), alpha)
-    photo.occlude(alpha)
+    window = photo.rgb[y1:y2, x1:x2]
+    window[:] = blend(window, warp(sheet.rgb), alpha)
+    photo.occlude(alpha, (int(x1), int(y1)))
     for item, mask in sheet.regions:
-        visible = warp(mask) > 0.5
-        area = int(visible.sum())
+        inside = warp(mask) > 0.5
+        area = int(inside.sum())
         if area == 0:
             continue
+        visible = np.zeros((height, width), bool)
+        visible[y1:y2, x1:x2] = inside
         box = tight_box(mask)
         corners = np.array([[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]],
                            np.float32)[None]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from data.imaging import gaussian_noise, smooth_field, to_uint8
+from data.imaging import gaussian_noise, smooth_field, soft_blur, to_uint8
 
 
 def lighting(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -30,7 +30,7 @@ def shadow(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     mask = np.zeros((height, width), np.float32)
     points = np.stack([rng.uniform(-0.2, 1.2, 5) * width, rng.uniform(-0.2, 1.2, 5) * height], 1)
     cv2.fillPoly(mask, [cv2.convexHull(points.astype(np.int32))], 1.0)
-    mask = cv2.GaussianBlur(mask, (0, 0), max(width, height) * rng.uniform(0.01, 0.05))
+    mask = soft_blur(mask, max(width, height) * rng.uniform(0.01, 0.05))
     return image * (1 - rng.uniform(0.2, 0.55) * mask)[..., None]
 
 

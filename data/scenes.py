@@ -21,6 +21,7 @@ from data.imaging import (
     hsv_colour,
     luminance,
     resize_to,
+    soft_blur,
     tight_box,
     to_float,
     to_uint8,
@@ -118,7 +119,7 @@ def _target_width(photo: Photo, rng: np.random.Generator, area_range, aspect: fl
 
 def shirt(photo: Photo, items: list[Item], rng: np.random.Generator) -> None:
     """A band shirt: the logo on the chest, maybe over artwork or above the cover art."""
-    size = 900
+    size = 720
     colour = _colour(SHIRT_COLOURS[rng.integers(len(SHIRT_COLOURS))])
     sheet = Sheet(fabric_texture(rng, size, size, colour), _shirt_outline(size, size))
     logo = next((item for item in items if item.kind == "logo"), None)
@@ -149,7 +150,7 @@ def shirt(photo: Photo, items: list[Item], rng: np.random.Generator) -> None:
 
 def jacket(photo: Photo, items: list[Item], rng: np.random.Generator) -> None:
     """A denim or leather jacket back with sewn-on patches, one item each."""
-    width, height = 1000, 1100
+    width, height = 800, 880
     colour = hsv_colour(0.6, 0.5, 0.45) if rng.random() < 0.5 else _colour((0.06, 0.05, 0.05))
     sheet = _opaque_sheet(fabric_texture(rng, width, height, colour))
     for x in (int(width * 0.33), int(width * 0.67)):  # seams
@@ -233,7 +234,7 @@ def _hand(photo: Photo, rng: np.random.Generator, anchor: tuple[float, float], s
                  max(3, int(scale * 0.14)), cv2.LINE_AA)
     alpha = cv2.GaussianBlur(alpha, (0, 0), 1.5)
     skin = hsv_colour(rng.uniform(0.02, 0.08), rng.uniform(0.25, 0.6), rng.uniform(0.35, 0.95))
-    shade = 0.75 + 0.25 * cv2.GaussianBlur(alpha, (0, 0), scale * 0.1)
+    shade = 0.75 + 0.25 * soft_blur(alpha, scale * 0.1)
     photo.rgb[:] = blend(photo.rgb, fill((height, width), skin) * shade[..., None], alpha)
     photo.occlude(alpha)
 
