@@ -19,6 +19,7 @@ COMMANDS = {
     "index": "kyb.index_cmd:index",
     "match": "kyb.match_cmd:match",
     "eval": "kyb.eval_cmd:eval_group",
+    "identify": "kyb.identify_cmd:identify",
 }
 
 

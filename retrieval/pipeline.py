@@ -1,0 +1,227 @@
+"""The end-to-end query: photo -> detector -> crops -> matching -> band database -> result JSON.
+
+Steps 1 and 3 of ARCHITECTURE.md's five-step query are other packages' work (the
+detector, the retrieval index); this module composes them and does steps 4 and 5: one
+batched database read for all the bands and albums a photo's crops matched, and the
+aggregation into the result JSON (`retrieval/identify_api.py` documents its shape). The
+stages are plain functions over plain data, so evaluation and tests can run any one of
+them alone; `Pipeline` only holds what is expensive to load (the detector's model, the
+index, the database engine), once per process.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from detector.boxes import iou
+from detector.inference import Detection, Detector
+from matching.index import MatchResult, RetrievalIndex
+from retrieval.store import Store
+
+#: Environment variable naming the detector model file for `load_identifier` (`kyb serve`
+#: has no option for it); unset, the model shipped in detector/models/ is used.
+DETECTOR_MODEL_ENV = "KYB_DETECTOR_MODEL"
+#: The stages reported in `timings_ms`, in order.
+STAGES = ("detect", "features", "match", "verify", "lookup")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Knobs of the composition (the detector and the index carry their own).
+
+    - `min_score`: detections below it are dropped. The detector keeps boxes down to a
+      low score for mAP, but every kept box costs a full matching query, and a weak box
+      mostly adds a wrong band.
+    - `max_detections`: at most this many crops per photo, best scores first, bounding the
+      latency of a crowded photo.
+    - `duplicate_iou`: a box overlapping a better box of the other kind this much is the
+      same object named twice (a cover with its band's logo printed on it); the weaker
+      one is dropped.
+    - `margin`: each side of a box grows by this share of its size before cropping, so a
+      box drawn slightly tight still leaves the matcher the whole logo or cover.
+    - `top_k`: bands listed per detection.
+    """
+
+    min_score: float = 0.5
+    max_detections: int = 10
+    duplicate_iou: float = 0.7
+    margin: float = 0.08
+    top_k: int = 5
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def keep_detections(detections: Sequence[Detection], config: PipelineConfig) -> list[Detection]:
+    """The detections worth a query: confident enough, not a cross-kind duplicate, capped."""
+    ranked = sorted((d for d in detections if d.score >= config.min_score), key=lambda d: -d.score)
+    if not ranked:
+        return []
+    boxes = [d.box for d in ranked]
+    overlaps = box_overlaps(boxes, boxes)
+    kept: list[int] = []
+    for position in range(len(ranked)):
+        if all(overlaps[position, other] < config.duplicate_iou for other in kept):
+            kept.append(position)
+        if len(kept) == config.max_detections:
+            break
+    return [ranked[position] for position in kept]
+
+
+def box_overlaps(boxes_a: Sequence[Sequence[float]], boxes_b: Sequence[Sequence[float]]) -> np.ndarray:
+    """Pairwise IoU of two lists of (x1, y1, x2, y2) boxes as a NumPy (N, M) array."""
+    return np.asarray(iou(np.asarray(boxes_a, np.float32), np.asarray(boxes_b, np.float32)))
+
+
+def crop_box(box: Sequence[float], width: int, height: int, margin: float) -> tuple[int, int, int, int]:
+    """`box` grown by `margin` of its size on each side, in whole pixels, clipped to the image
+    (never empty: at least one pixel each way)."""
+    x1, y1, x2, y2 = box
+    dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
+    left = int(np.clip(np.floor(x1 - dx), 0, width - 1))
+    top = int(np.clip(np.floor(y1 - dy), 0, height - 1))
+    right = int(np.clip(np.ceil(x2 + dx), left + 1, width))
+    bottom = int(np.clip(np.ceil(y2 + dy), top + 1, height))
+    return left, top, right, bottom
+
+
+def match_crops(index: RetrievalIndex, image: np.ndarray, detections: Sequence[Detection],
+                config: PipelineConfig) -> list[MatchResult | None]:
+    """One index query per detection, against the references of its detected kind; None
+    where the index has no references of that kind (nothing to compare with)."""
+    height, width = image.shape[:2]
+    results = []
+    for detection in detections:
+        if detection.kind not in index.paths:
+            results.append(None)
+            continue
+        x1, y1, x2, y2 = crop_box(detection.box, width, height, config.margin)
+        results.append(index.query(image[y1:y2, x1:x2], detection.kind, config.top_k))
+    return results
+
+
+def matched_ids(results: Sequence[MatchResult | None]) -> tuple[set[int], set[int]]:
+    """Every band id and album id on the photo's candidate lists: one database read for all."""
+    bands, albums = set(), set()
+    for result in results:
+        for candidate in result.candidates if result is not None else ():
+            bands.add(candidate.band_id)
+            if candidate.album_id is not None:
+                albums.add(candidate.album_id)
+    return bands, albums
+
+
+def lookup(store: Store, band_ids: set[int], album_ids: set[int]) -> tuple[dict[int, dict], dict[int, dict]]:
+    """Band and album rows by id, each table read in one batch."""
+    bands = store.get_bands(band_ids) if band_ids else {}
+    albums = store.get_albums(album_ids) if album_ids else {}
+    return bands, albums
+
+
+def stage_timings(detect_ms: float, results: Sequence[MatchResult | None], lookup_ms: float) -> dict:
+    """The five stages in milliseconds; the index reports its own features/search/verify split."""
+    totals = {"detect": detect_ms, "features": 0.0, "match": 0.0, "verify": 0.0, "lookup": lookup_ms}
+    for result in results:
+        if result is not None:
+            totals["features"] += result.timings_ms.get("features", 0.0)
+            totals["match"] += result.timings_ms.get("search", 0.0)
+            totals["verify"] += result.timings_ms.get("verify", 0.0)
+    return {stage: round(totals[stage], 2) for stage in STAGES}
+
+
+def _match_json(candidate, bands: dict[int, dict], albums: dict[int, dict]) -> dict:
+    # A band the index knows but the database lacks still gets a name, so the answer keeps
+    # its shape; `kyb db import` of the dataset fills in the rest.
+    band = bands.get(candidate.band_id) or {}
+    album = albums.get(candidate.album_id) if candidate.album_id is not None else None
+    return {"band_id": candidate.band_id, "name": band.get("name") or f"band {candidate.band_id}",
+            "url": band.get("url"), "country": band.get("country"), "genre": band.get("genre"),
+            "album": album.get("title") if album else None, "ref_id": candidate.ref_id,
+            "score": round(float(candidate.similarity), 4), "inliers": candidate.inliers}
+
+
+def assemble(image_shape: Sequence[int], detections: Sequence[Detection],
+             results: Sequence[MatchResult | None], bands: dict[int, dict], albums: dict[int, dict],
+             timings: dict) -> dict:
+    """The result JSON: every detection with its ranked bands and verdict, and the photo's
+    band list (the top band of each ``match`` detection, at its best score, best first)."""
+    entries = []
+    found: dict[int, dict] = {}
+    for detection, result in zip(detections, results, strict=True):
+        matches = [_match_json(c, bands, albums) for c in result.candidates] if result is not None else []
+        verdict = result.verdict if result is not None and matches else "unknown"
+        entries.append({"box": [round(v, 1) for v in detection.box], "kind": detection.kind,
+                        "score": round(detection.score, 4), "verdict": verdict, "matches": matches})
+        if verdict == "match":
+            best = matches[0]
+            if best["band_id"] not in found or best["score"] > found[best["band_id"]]["score"]:
+                found[best["band_id"]] = {key: best[key] for key in ("band_id", "name", "url", "score")}
+    return {"image": {"width": int(image_shape[1]), "height": int(image_shape[0])},
+            "detections": entries,
+            "bands": sorted(found.values(), key=lambda band: -band["score"]),
+            "timings_ms": timings}
+
+
+# --------------------------------------------------------------------------- the pipeline
+
+
+class Pipeline:
+    """The loaded detector, index and database; implements `retrieval.identify_api.Identifier`."""
+
+    def __init__(self, detector: Detector, index: RetrievalIndex, store: Store,
+                 config: PipelineConfig | None = None):
+        self.detector = detector
+        self.index = index
+        self.store = store
+        self.config = config or PipelineConfig()
+
+    @classmethod
+    def load(cls, index_path: str | Path, model_path: str | Path | None = None,
+             database_url: str | None = None, config: PipelineConfig | None = None) -> Pipeline:
+        """Open everything once: the index bundle at `index_path`, the detector model at
+        `model_path` (default: `$KYB_DETECTOR_MODEL`, else the shipped model), the database
+        at `database_url` (default: `KYB_DATABASE_URL` or the embedded SQLite file)."""
+        index = RetrievalIndex.open(index_path)
+        detector = Detector.load(model_path or os.environ.get(DETECTOR_MODEL_ENV) or None)
+        store = Store.open(database_url)
+        return cls(detector, index, store, config)
+
+    def identify(self, image: np.ndarray) -> dict:
+        """The result JSON for one (H, W, 3) uint8 RGB photo."""
+        detections, detect_ms = self.detect(image)
+        return self.identify_detections(image, detections, detect_ms)
+
+    def detect(self, image: np.ndarray) -> tuple[list[Detection], float]:
+        """Step 1 alone: the detections worth a query, and the milliseconds it took."""
+        started = time.perf_counter()
+        detections = keep_detections(self.detector.detect(image), self.config)
+        return detections, (time.perf_counter() - started) * 1000
+
+    def identify_detections(self, image: np.ndarray, detections: Sequence[Detection],
+                            detect_ms: float) -> dict:
+        """Steps 2-5 for detections already made: evaluation detects a photo once and
+        matches it against several indexes."""
+        results = match_crops(self.index, image, detections, self.config)
+        started = time.perf_counter()
+        bands, albums = lookup(self.store, *matched_ids(results))
+        lookup_ms = (time.perf_counter() - started) * 1000
+        return assemble(image.shape, detections, results, bands, albums,
+                        stage_timings(detect_ms, results, lookup_ms))
+
+    def identify_batch(self, images: Sequence[np.ndarray]) -> list[dict]:
+        """Results for several photos, in order, reusing the loaded models."""
+        return [self.identify(image) for image in images]
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def load_identifier(index_path: Path) -> Pipeline:
+    """The identifier `kyb serve` builds once per server process (server/runtime.py)."""
+    return Pipeline.load(index_path)
