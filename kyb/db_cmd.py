@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
+from tqdm import tqdm
 
 from data.dataset import DatasetError
 from retrieval.config import DATABASE_URL_ENV
@@ -60,7 +61,8 @@ def import_(paths, fmt, url):
     import changes nothing."""
     with opened_store(url, create=True) as store:
         for path in paths:
-            report = import_path(store, path, fmt)
+            with tqdm(desc=path.name, unit="row", leave=False) as bar:
+                report = import_path(store, path, fmt, progress=bar.update)
             click.echo(f"{path}: {report.bands} bands, {report.albums} albums, "
                        f"{report.references} references in {report.seconds:.1f} s"
                        + (f"; {report.skipped} rows skipped" if report.skipped else ""))

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +58,8 @@ ROSTER_ALIASES = {
     "comment": ("comment",),
 }
 FORMATS = ("browse", "roster", "dataset")
+#: Called with the number of rows (or reference images) just processed, for progress bars.
+Progress = Callable[[int], None]
 #: How many skipped-row messages a report keeps (the count is always exact).
 MAX_PROBLEMS = 20
 
@@ -96,23 +98,24 @@ def detect_format(path: Path) -> str:
     raise ImportFailed(f"{path}: cannot tell its format from the name; pass --format")
 
 
-def import_path(store: Store, path: Path, fmt: str | None = None) -> ImportReport:
+def import_path(store: Store, path: Path, fmt: str | None = None,
+                progress: Progress | None = None) -> ImportReport:
     """Import one file or folder in the given (or detected) format."""
     fmt = fmt or detect_format(path)
     started = time.perf_counter()
     if fmt == "browse":
-        report = import_browse_json(store, path)
+        report = import_browse_json(store, path, progress)
     elif fmt == "roster":
-        report = import_roster_csv(store, path)
+        report = import_roster_csv(store, path, progress=progress)
     elif fmt == "dataset":
-        report = import_dataset(store, path)
+        report = import_dataset(store, path, progress)
     else:
         raise ImportFailed(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
     report.seconds = time.perf_counter() - started
     return report
 
 
-def import_browse_json(store: Store, path: Path) -> ImportReport:
+def import_browse_json(store: Store, path: Path, progress: Progress | None = None) -> ImportReport:
     """A saved browse-by-letter answer (`/browse/ajax-letter/l/{L}/json/1`)."""
     report = ImportReport(str(path))
     try:
@@ -122,6 +125,8 @@ def import_browse_json(store: Store, path: Path) -> ImportReport:
     except FormatError as exc:
         raise ImportFailed(f"{path}: not a Metal Archives browse answer: {exc}") from exc
     report.bands = store.upsert("bands", bands)
+    if progress:
+        progress(report.bands)
     return report
 
 
@@ -140,7 +145,8 @@ def _roster_header(fieldnames: Iterable[str] | None, path: Path) -> dict[str, st
     return mapping
 
 
-def import_roster_csv(store: Store, path: Path, batch_size: int = BATCH_SIZE) -> ImportReport:
+def import_roster_csv(store: Store, path: Path, batch_size: int = BATCH_SIZE,
+                      progress: Progress | None = None) -> ImportReport:
     """A CSV band roster (columns in this module's docstring), streamed in batches."""
     report = ImportReport(str(path))
     try:
@@ -157,8 +163,12 @@ def import_roster_csv(store: Store, path: Path, batch_size: int = BATCH_SIZE) ->
                 batch.append(row)
                 if len(batch) >= batch_size:
                     report.bands += store.upsert("bands", batch, conn=conn)
+                    if progress:
+                        progress(len(batch))
                     batch = []
             report.bands += store.upsert("bands", batch, conn=conn)
+            if progress:
+                progress(len(batch))
     except FileNotFoundError as exc:
         raise ImportFailed(f"{path}: file not found") from exc
     except (UnicodeDecodeError, csv.Error) as exc:
@@ -180,7 +190,7 @@ def _int_or_none(value) -> int | None:
         return None
 
 
-def import_dataset(store: Store, root: Path) -> ImportReport:
+def import_dataset(store: Store, root: Path, progress: Progress | None = None) -> ImportReport:
     """A dataset folder: bands, albums, then references with their images' sha256 and size.
 
     Reference paths are stored absolute, so the database stays usable from any working
@@ -218,8 +228,13 @@ def import_dataset(store: Store, root: Path) -> ImportReport:
             continue
         albums.append(album)
 
-    references = [row for row in (_reference_row(dataset.root, reference, known, report)
-                                  for reference in dataset.references) if row]
+    references = []
+    for reference in dataset.references:  # reading and hashing the images is the slow part
+        row = _reference_row(dataset.root, reference, known, report)
+        if row:
+            references.append(row)
+        if progress:
+            progress(1)
     _refuse_scraped_collisions(store, references)
     with store.begin() as conn:
         report.bands = store.upsert("bands", bands, conn=conn)

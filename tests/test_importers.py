@@ -62,8 +62,10 @@ def test_roster_csv_with_public_table_headers(store, tmp_path):
         encoding="utf-8")
     store.upsert("bands", [{"band_id": 141, "name": "Death", "location": "Florida"}])
     for _ in range(2):
-        report = import_roster_csv(store, roster)
+        progress = []
+        report = import_roster_csv(store, roster, batch_size=2, progress=progress.append)
         assert (report.bands, report.skipped) == (3, 2)
+        assert progress == [2, 1]
     assert report.problems == ["bands.csv:4: no usable band id or name",
                                "bands.csv:5: no usable band id or name"]
     bands = store.get_bands([141, 72882, 32])
@@ -130,8 +132,10 @@ def test_dataset_folder_import(store, dataset):
     root, shas = dataset
     assert detect_format(root) == "dataset"
     for _ in range(2):
-        report = import_path(store, root)
+        progress = []
+        report = import_path(store, root, progress=progress.append)
         assert (report.bands, report.albums, report.references) == (2, 1, 2)
+        assert progress == [1] * 5  # one step per reference image read
         assert report.skipped == 5
     assert any("bands.csv:4" in p for p in report.problems)
     assert any("albums.csv:3" in p for p in report.problems)
