@@ -20,10 +20,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+import sqlalchemy as sa
 from tqdm import tqdm
 
 from retrieval.metal_archives import FormatError, parse_artist_search_json, parse_browse_json
-from retrieval.store import Store
+from retrieval.store import Store, StoreError
 from scraper.http import CrawlStopped, HTTPFailure, PoliteSession, ScrapeError, Traffic
 from scraper.images import ImageRefused, ImageStore
 from scraper.parse import (
@@ -260,21 +261,33 @@ class Crawler:
     def _save(self, band_id: int, band: dict | None, albums: list[dict] | None,
               similar: list[dict] | None, links: list[dict] | None, references: list[dict],
               failures: list[Failure]) -> None:
-        """Everything one band gave, and its new queue state, in one transaction."""
+        """Everything one band gave, and its new queue state, in one transaction.
+
+        Should the database refuse the band's rows (data no page has shown so far), the
+        band is marked failed with the database's message instead, so that one odd page
+        cannot wedge the crawl; a database that is down still raises.
+        """
         store, state = self.store, self.state
-        with store.begin() as conn:
-            if band is not None:
-                store.upsert("bands", [band], conn=conn)
-            if albums:
-                store.upsert("albums", [{**album, "band_id": band_id} for album in albums],
-                             conn=conn)
-            if similar is not None:
-                state.replace_children(conn, "similar_bands", band_id, similar)
-            if links is not None:
-                state.replace_children(conn, "band_links", band_id, links)
-            store.upsert("references", references, conn=conn, key=["source_key"])
-            state.record_failures(conn, band_id, failures)
-            state.finish_band(conn, band_id, failed=bool(failures))
+        try:
+            with store.begin() as conn:
+                if band is not None:
+                    store.upsert("bands", [band], conn=conn)
+                if albums:
+                    store.upsert("albums", [{**album, "band_id": band_id} for album in albums],
+                                 conn=conn)
+                if similar is not None:
+                    state.replace_children(conn, "similar_bands", band_id, similar)
+                if links is not None:
+                    state.replace_children(conn, "band_links", band_id, links)
+                store.upsert("references", references, conn=conn, key=["source_key"])
+                state.record_failures(conn, band_id, failures)
+                state.finish_band(conn, band_id, failed=bool(failures))
+        except (sa.exc.IntegrityError, sa.exc.DataError, StoreError) as exc:
+            albums, references = None, []
+            failures = [*failures, Failure("database", None, f"rows refused: {exc}")]
+            with store.begin() as conn:
+                state.record_failures(conn, band_id, failures)
+                state.finish_band(conn, band_id, failed=True)
         summary = self.summary
         summary.failures.extend(failures)
         summary.albums += len(albums or [])

@@ -425,6 +425,27 @@ def test_unreadable_robots_txt_stops_before_anything_is_crawled(site, store, tmp
     assert queue_states(store) == {} and rows(store, "scrape_errors") == []
 
 
+def test_rows_the_database_refuses_fail_the_band_not_the_crawl(site, store, tmp_path,
+                                                               monkeypatch):
+    site.add_band(MINI, "Xenophobic_March_9000001.html", "X")
+    site.add_band(MINI, "Xylem_Throne_9000002.html", "X")
+    run = crawler(site, store, tmp_path)
+    replace_children = run.state.replace_children
+
+    def refuse_first_band(conn, table_name, band_id, rows):
+        if band_id == 9000001:
+            raise sa.exc.IntegrityError("INSERT ...", {}, Exception("duplicate entry"))
+        replace_children(conn, table_name, band_id, rows)
+
+    monkeypatch.setattr(run.state, "replace_children", refuse_first_band)
+    summary = run.run([letter_list("X")])
+    assert (summary.bands_done, summary.bands_failed) == (1, 1)
+    assert queue_states(store) == {9000001: "error", 9000002: "done"}
+    [error] = rows(store, "scrape_errors")
+    assert error["kind"] == "database" and "duplicate entry" in error["message"]
+    assert rows(store, "albums") == [] and rows(store, "references") == []  # rolled back
+
+
 def _count(database: Path, sql: str) -> int:
     try:
         with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as conn:
