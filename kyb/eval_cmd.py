@@ -17,6 +17,7 @@ import click
 EVAL_COMMANDS = {
     "retrieval": "kyb.eval_cmd:retrieval",
     "detector": "kyb.eval_detector_cmd:eval_detector",
+    "e2e": "kyb.eval_e2e_cmd:eval_e2e",
 }
 
 

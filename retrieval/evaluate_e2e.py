@@ -23,11 +23,10 @@ import numpy as np
 
 from data.dataset import UNKNOWN_BAND_ID, load_dataset
 from data.voc import read_voc
-from detector.inference import Detector
 from matching.crops import read_image
 from matching.index import RetrievalIndex, progress_bar
 from retrieval.importers import import_dataset
-from retrieval.pipeline import STAGES, Pipeline, PipelineConfig, box_overlaps
+from retrieval.pipeline import STAGES, Pipeline, PipelineConfig, box_overlaps, load_detector
 from retrieval.store import Store
 
 #: A detection covers an unknown object when their IoU reaches this (VOC's criterion).
@@ -110,7 +109,7 @@ def evaluate_e2e(dataset_root: str | Path, indexes: dict[str, str | Path], split
     names = dataset.splits.get(split, [])[:limit]
     if not names:
         raise ValueError(f"{dataset.root}: the {split} split has no photos")
-    detector = Detector.load(model_path)
+    detector = load_detector(model_path)
     with tempfile.TemporaryDirectory(prefix="kyb-e2e-") as folder:
         store = _dataset_store(dataset.root, Path(folder))
         try:

@@ -188,7 +188,7 @@ class Pipeline:
         `model_path` (default: `$KYB_DETECTOR_MODEL`, else the shipped model), the database
         at `database_url` (default: `KYB_DATABASE_URL` or the embedded SQLite file)."""
         index = RetrievalIndex.open(index_path)
-        detector = Detector.load(model_path or os.environ.get(DETECTOR_MODEL_ENV) or None)
+        detector = load_detector(model_path)
         store = Store.open(database_url)
         return cls(detector, index, store, config)
 
@@ -220,6 +220,11 @@ class Pipeline:
 
     def close(self) -> None:
         self.store.close()
+
+
+def load_detector(model_path: str | Path | None = None) -> Detector:
+    """The detector at `model_path`, else `$KYB_DETECTOR_MODEL`, else the shipped model."""
+    return Detector.load(model_path or os.environ.get(DETECTOR_MODEL_ENV) or None)
 
 
 def load_identifier(index_path: Path) -> Pipeline:

@@ -1,0 +1,78 @@
+"""`kyb eval e2e`: photo-level band precision and recall of the whole pipeline
+(retrieval/evaluate_e2e.py does the work; this parses and prints)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+COLUMNS = (("band_precision", "band-P"), ("band_recall", "band-R"), ("exact_photo_accuracy", "exact"),
+           ("open_set_rejection", "unk-rej"))
+LATENCY = ("total", "detect", "features", "match", "verify", "lookup")
+
+
+def _cell(value) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def print_report(report: dict) -> None:
+    click.echo(f"{report['dataset']} ({report['split']} split, {report['photos']} photos, "
+               f"detector {report['model']})")
+    click.echo(f"{'preset':<10} {'TP':>5} {'FP':>5} {'FN':>5} {'unk':>5} "
+               + " ".join(f"{title:>8}" for _, title in COLUMNS))
+    for name, figures in report["results"].items():
+        click.echo(f"{name:<10} {figures['true_positives']:>5} {figures['false_positives']:>5} "
+                   f"{figures['missed']:>5} {figures['unknown_objects']:>5} "
+                   + " ".join(f"{_cell(figures[key]):>8}" for key, _ in COLUMNS))
+    click.echo("latency per photo, ms p50/p95: " + " ".join(f"{stage:>13}" for stage in LATENCY))
+    for name, figures in report["results"].items():
+        latency = figures["latency_ms"]
+        click.echo(f"{name:<31}" + " ".join(
+            f"{latency[s]['p50']:>6.0f}/{latency[s]['p95']:<6.0f}" if latency[s] else f"{'-':>13}"
+            for s in LATENCY))
+
+
+@click.command("e2e")
+@click.option("--dataset", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--index", "root", required=True, type=click.Path(path_type=Path),
+              help="A bundle; with --presets, a folder holding one bundle per preset (INDEX/PRESET).")
+@click.option("--presets", help="Comma-separated presets to compare (thesis,default); bundles missing "
+                                "under INDEX are built from --dataset first.")
+@click.option("--split", default="test", show_default=True)
+@click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Detector model file (default: $KYB_DETECTOR_MODEL, else the shipped model).")
+@click.option("--calibration-from", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="When building missing bundles, copy this bundle's open-set calibration "
+                   "(for datasets without crops of unknown bands).")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the split's first N photos.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the figures as JSON.")
+def eval_e2e(dataset, root, presets, split, model_path, calibration_from, limit, json_path):
+    """Per photo, the bands the pipeline reports against the annotated ones: band precision
+    and recall, exact-photo accuracy, open-set rejection of unknown bands, and per-stage
+    latency p50/p95. The band database is a throwaway copy of the dataset's bands."""
+    from matching.build import build_bundle
+    from matching.bundle import BundleError, is_bundle, open_generation
+    from retrieval.evaluate_e2e import evaluate_e2e
+
+    if presets:
+        indexes = {name.strip(): root / name.strip() for name in presets.split(",") if name.strip()}
+        for name, path in indexes.items():
+            if not is_bundle(path):
+                click.echo(f"building the {name} bundle at {path}")
+                try:
+                    build_bundle(dataset, path, name, calibration_from=calibration_from)
+                except (FileExistsError, ValueError, OSError) as exc:
+                    raise click.ClickException(str(exc)) from exc
+    try:
+        if not presets:
+            indexes = {open_generation(root, verify=False).manifest["preset"]: root}
+        report = evaluate_e2e(dataset, indexes, split, model_path, limit=limit)
+    except (BundleError, ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    print_report(report)
+    if json_path is not None:
+        json_path.write_text(json.dumps(report, indent=1), encoding="utf-8")
+        click.echo(f"wrote {json_path}")

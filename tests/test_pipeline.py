@@ -1,0 +1,162 @@
+"""The end-to-end pipeline (retrieval/pipeline.py): its stages, the result JSON against the
+OpenAPI schema, a known band found in a generated photo, and the server through Flask's
+test client with the real pipeline behind it."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from data.dataset import load_dataset
+from detector.inference import Detection
+from matching.crops import read_image
+from matching.index import RetrievalIndex
+from retrieval.identify_api import Identifier
+from retrieval.pipeline import (
+    DETECTOR_MODEL_ENV,
+    Pipeline,
+    PipelineConfig,
+    crop_box,
+    keep_detections,
+    load_detector,
+    load_identifier,
+)
+from retrieval.store import Store
+from tests.test_pipeline_support import (
+    AnnotatedBoxes,
+    dataset_database,
+    known_photos,
+    tiny_bundle,
+    trained_model,
+)
+from tests.test_server_support import schema_validator
+
+
+@pytest.fixture(scope="module")
+def bundle(small_dataset):
+    return tiny_bundle(small_dataset)
+
+
+@pytest.fixture(scope="module")
+def database(small_dataset):
+    return dataset_database(small_dataset)
+
+
+@pytest.fixture(scope="module")
+def oracle_pipeline(small_dataset, bundle, database):
+    store = Store.open(database)
+    yield Pipeline(AnnotatedBoxes(small_dataset), RetrievalIndex.open(bundle), store)
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def real_pipeline(bundle, database):
+    pipeline = Pipeline.load(bundle, trained_model(), database)
+    yield pipeline
+    pipeline.close()
+
+
+def test_crop_box_adds_the_margin_and_stays_inside_the_image():
+    assert crop_box((10, 20, 110, 70), 200, 100, 0.1) == (0, 15, 120, 75)
+    assert crop_box((150, 60, 200, 100), 200, 100, 0.2) == (140, 52, 200, 100)
+    assert crop_box((199.5, 99.5, 200, 100), 200, 100, 0.0) == (199, 99, 200, 100)  # never empty
+
+
+def test_keep_detections_drops_weak_boxes_and_cross_kind_duplicates_and_caps_the_count():
+    detections = [Detection((0, 0, 100, 100), "album", 0.9), Detection((2, 2, 100, 100), "logo", 0.95),
+                  Detection((200, 0, 300, 50), "logo", 0.3)] + [
+                  Detection((400 + 60 * i, 0, 450 + 60 * i, 50), "logo", 0.8) for i in range(5)]
+    kept = keep_detections(detections, PipelineConfig(min_score=0.5, max_detections=4))
+    assert [d.score for d in kept] == [0.95, 0.8, 0.8, 0.8]
+    assert all(d.kind == "logo" for d in kept)
+
+
+def test_result_follows_the_openapi_schema_and_names_the_annotated_covers(oracle_pipeline, small_dataset):
+    dataset = load_dataset(small_dataset)
+    validator = schema_validator("IdentifyResult")
+    photos = known_photos(small_dataset, "album")
+    assert photos, "the fixture dataset has no test photo with a known cover"
+    found = 0
+    for name, bands in photos:
+        oracle_pipeline.detector.photo = name
+        result = oracle_pipeline.identify(read_image(dataset.photo_path(name)))
+        validator.validate(result)
+        assert set(result["timings_ms"]) == {"detect", "features", "match", "verify", "lookup"}
+        album_matches = [d for d in result["detections"] if d["kind"] == "album" and d["matches"]]
+        assert all(d["matches"][0]["name"] for d in album_matches)
+        found += bool(bands & {band["band_id"] for band in result["bands"]})
+    assert found / len(photos) >= 0.6, f"the cover's band was named in {found} of {len(photos)} photos"
+
+
+def test_bands_are_deduplicated_best_score_first_and_only_from_matches(oracle_pipeline, small_dataset):
+    dataset = load_dataset(small_dataset)
+    for name in dataset.splits["test"]:
+        oracle_pipeline.detector.photo = name
+        result = oracle_pipeline.identify(read_image(dataset.photo_path(name)))
+        ids = [band["band_id"] for band in result["bands"]]
+        assert len(ids) == len(set(ids))
+        scores = [band["score"] for band in result["bands"]]
+        assert scores == sorted(scores, reverse=True)
+        answered = {d["matches"][0]["band_id"] for d in result["detections"] if d["verdict"] == "match"}
+        assert set(ids) == answered
+        for detection in result["detections"]:
+            album = [m for m in detection["matches"] if m["album"] is not None]
+            assert detection["kind"] == "album" or not album  # titles only for covers
+
+
+def test_real_detector_finds_a_known_band_in_a_generated_photo(real_pipeline, small_dataset):
+    dataset = load_dataset(small_dataset)
+    validator = schema_validator("IdentifyResult")
+    photos = known_photos(small_dataset, "album")
+    results = real_pipeline.identify_batch([read_image(dataset.photo_path(name)) for name, _ in photos])
+    found = 0
+    for (name, bands), result in zip(photos, results, strict=True):
+        validator.validate(result)
+        assert result["detections"], f"{name}: nothing detected"
+        found += bool(bands & {band["band_id"] for band in result["bands"]})
+    assert found >= 1, "no annotated cover's band was found with the real detector"
+
+
+def test_load_identifier_is_what_kyb_serve_gets(bundle, database, monkeypatch):
+    monkeypatch.setenv(DETECTOR_MODEL_ENV, str(trained_model()))
+    monkeypatch.setenv("KYB_DATABASE_URL", database)
+    identifier = load_identifier(bundle)
+    try:
+        assert isinstance(identifier, Identifier)
+        result = identifier.identify(np.full((240, 320, 3), 255, np.uint8))
+        schema_validator("IdentifyResult").validate(result)
+        assert result["image"] == {"width": 320, "height": 240}
+    finally:
+        identifier.close()
+
+
+def test_server_end_to_end_with_the_real_pipeline(real_pipeline, small_dataset, database):
+    from server.app import create_app
+
+    dataset = load_dataset(small_dataset)
+    name, bands = known_photos(small_dataset, "album")[0]
+    store = Store.open(database)
+    try:
+        client = create_app(real_pipeline, store=store).test_client()
+        buffer = io.BytesIO()
+        Image.open(dataset.photo_path(name)).save(buffer, "JPEG", quality=92)
+        response = client.post("/api/v1/identify", data={"image": (io.BytesIO(buffer.getvalue()), "p.jpg")},
+                               content_type="multipart/form-data")
+        assert response.status_code == 200, response.get_data(as_text=True)
+        body = response.get_json()
+        schema_validator("IdentifyResult").validate(body)
+        assert bands & {band["band_id"] for band in body["bands"]}, body["bands"]
+        lookup = client.get(f"/api/v1/bands/{next(iter(bands))}")
+        assert lookup.status_code == 200
+    finally:
+        store.close()
+
+
+def test_a_missing_model_is_a_clear_error(tmp_path):
+    from detector.io import ModelFileError
+
+    with pytest.raises((ModelFileError, OSError), match="nothing.npz"):
+        load_detector(tmp_path / "nothing.npz")
