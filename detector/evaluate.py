@@ -132,9 +132,13 @@ def run_detector(detector, samples, read_image, progress=None):
 
 
 def summary(results: dict, latencies: np.ndarray | None = None) -> dict:
-    """JSON-ready figures of `evaluate_detections` (and latency, when measured)."""
+    """JSON-ready figures of `evaluate_detections` (and latency, when measured); the AP of
+    a class without positives is None (undefined, and left out of the mean)."""
+    def defined(r, method):
+        return r.ap[method] if r.positives else None
+
     out = {"map_voc07": results["map"]["voc07"], "map_all_point": results["map"]["all"],
-           "classes": {name: {"ap_voc07": r.ap["voc07"], "ap_all_point": r.ap["all"],
+           "classes": {name: {"ap_voc07": defined(r, "voc07"), "ap_all_point": defined(r, "all"),
                               "positives": r.positives, "detections": r.detections,
                               "max_recall": float(r.recall[-1]) if len(r.recall) else 0.0}
                        for name, r in results["classes"].items()}}

@@ -98,15 +98,20 @@ def train(datasets, out, steps, learning_rate, warmup, val_every, val_images, ch
 @click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--float32", "full", is_flag=True, help="Keep float32 weights (default: float16).")
+@click.option("--proposals", type=click.IntRange(min=1),
+              help="RPN proposals per photo at inference (fewer is faster).")
+@click.option("--score-threshold", type=click.FloatRange(0, 1), help="Lowest score reported.")
 @click.option("--note", "notes", multiple=True, metavar="KEY=VALUE", help="Metadata to store in the file.")
-def export(checkpoint, output, full, notes):
+def export(checkpoint, output, full, proposals, score_threshold, notes):
     """Write CHECKPOINT (e.g. RUN/best.npz) as a model file for shipping: float16 weights,
-    no optimizer state."""
+    no optimizer state, optionally other inference settings."""
     import numpy as np
 
     from detector.io import load_model, save_model
 
     model, metadata = load_model(checkpoint)
+    changes = {"rpn_post_nms_test": proposals, "score_threshold": score_threshold}
+    model.config = dataclasses.replace(model.config, **{k: v for k, v in changes.items() if v is not None})
     metadata = {key: metadata[key] for key in ("step", "validation", "settings") if key in metadata}
     metadata.update(dict(note.partition("=")[::2] for note in notes))
     save_model(output, model, dtype=np.float32 if full else np.float16, metadata=metadata)

@@ -52,6 +52,10 @@ def eval_detector(dataset, model_path, split, iou_threshold, class_map, limit, j
                "model": str(model_path or "shipped"), **evaluate.summary(results, latencies)}
     click.echo(f"{'class':<8} {'positives':>9} {'AP VOC07':>9} {'AP all':>9} {'max recall':>10}")
     for name, row in figures["classes"].items():
+        if row["positives"] == 0:
+            click.echo(f"{name:<8} {0:>9} {'n/a':>9} {'n/a':>9} {'n/a':>10}  "
+                       f"({row['detections']} detections, no positives)")
+            continue
         click.echo(f"{name:<8} {row['positives']:>9} {row['ap_voc07']:>9.4f} {row['ap_all_point']:>9.4f} "
                    f"{row['max_recall']:>10.4f}")
     click.echo(f"{'mAP':<8} {'':>9} {figures['map_voc07']:>9.4f} {figures['map_all_point']:>9.4f}")
