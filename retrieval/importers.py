@@ -251,7 +251,7 @@ def _reference_row(root: Path, reference, known: set[int], report: ImportReport)
         return None
     path = (root / reference.path).resolve()
     try:
-        facts = describe_image(path.read_bytes())
+        facts = describe_image(path.read_bytes(), decode=False)
     except OSError as exc:
         report.skip(f"{where}: cannot read {path} ({exc.strerror or exc})")
         return None

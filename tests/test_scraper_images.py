@@ -9,7 +9,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from retrieval.images import MAX_PIXELS, describe_image
+from retrieval.images import MAX_PIXELS, NotAnImage, describe_image
 from scraper.images import ImageRefused, ImageStore
 
 
@@ -64,6 +64,15 @@ def bomb_png(width: int, height: int) -> bytes:
 def test_describe_image_reports_true_format_not_name():
     facts = describe_image(encoded("GIF"))
     assert facts.extension == "gif" and len(facts.sha256) == 64
+
+
+def test_header_only_description_skips_the_decoding():
+    cut = encoded("PNG", size=(64, 64), colour="green")[:-20]  # IEND and more missing
+    assert describe_image(cut, decode=False).width == 64  # local files: the header is enough
+    with pytest.raises(NotAnImage):
+        describe_image(cut)  # downloads: decoded and verified
+    with pytest.raises(NotAnImage):
+        describe_image(b"<html>error page</html>", decode=False)
 
 
 def test_only_old_partial_files_are_swept(tmp_path):
