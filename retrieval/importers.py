@@ -195,7 +195,7 @@ def import_dataset(store: Store, root: Path, progress: Progress | None = None) -
 
     Reference paths are stored absolute, so the database stays usable from any working
     directory. A reference whose band is in neither the folder nor the database, or whose
-    image is missing or undecodable, is skipped.
+    image is missing or is not an image (judged by its header), is skipped.
     """
     report = ImportReport(str(root))
     try:
