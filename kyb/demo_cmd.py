@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from kyb.index_cmd import echo_calibration
 from kyb.synth_cmd import print_check, print_summary
 
 #: Augmented copies per reference logo in the demo index (the default preset uses more).
@@ -31,14 +32,19 @@ def demo_configs() -> dict:
 
 
 def build_demo_index(dataset, out: Path):
-    """The demo bundle at `out`, calibrated on the dataset's val split."""
+    """The demo bundle at `out` and its calibration report.
+
+    The open-set threshold is calibrated on the train split's crops: the demo trains no
+    detector, and the val split of so small a dataset holds too few crops of unknown
+    bands to place a threshold (a kind left uncalibrated answers ``match`` to anything).
+    """
     from matching.evaluate import calibrate
     from matching.index import RetrievalIndex
 
     index = RetrievalIndex.build(dataset.references, dataset.root, "default", configs=demo_configs())
-    calibrate(index, dataset, "val")
+    calibration = calibrate(index, dataset, "train")
     index.save(out)
-    return index
+    return index, calibration
 
 
 def truth_for(box, objects, band_names: dict[int, str]) -> str:
@@ -91,7 +97,8 @@ def demo(out, bands, photos, count, model_path, seed):
     dataset = load_dataset(dataset_dir)
 
     click.echo(f"2/4 indexing {len(dataset.references)} reference logos and covers ...")
-    index = build_demo_index(dataset, out / "index")
+    index, calibration = build_demo_index(dataset, out / "index")
+    echo_calibration(calibration)
     database = out / "kyb.sqlite"
     for stale in (database, database.with_name("kyb.sqlite-wal"), database.with_name("kyb.sqlite-shm")):
         stale.unlink(missing_ok=True)  # the bands of an earlier demo run

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import pytest
@@ -15,12 +16,12 @@ from click.testing import CliRunner
 from data.dataset import load_dataset
 from kyb.identify_cmd import identify
 from tests.conftest import REPO_ROOT
-from tests.test_pipeline_support import any_model, dataset_database, tiny_bundle
+from tests.test_pipeline_support import dataset_database, tiny_bundle, untrained_model
 
 
 @pytest.fixture(scope="module")
 def setup(small_dataset, tmp_path_factory):
-    model = any_model(tmp_path_factory.mktemp("model"))
+    model = untrained_model(tmp_path_factory.mktemp("model"))
     photo = load_dataset(small_dataset).photo_path(load_dataset(small_dataset).splits["test"][0])
     return {"bundle": tiny_bundle(small_dataset), "database": dataset_database(small_dataset),
             "model": model, "photo": photo}
@@ -50,13 +51,22 @@ def test_json_and_annotate_in_a_subprocess_with_a_corrupt_and_a_missing_photo(se
     assert written.shape[:2] == (result["image"]["height"], result["image"]["width"])
 
 
-def test_table_by_default(setup, monkeypatch):
-    monkeypatch.setenv("KYB_DATABASE_URL", setup["database"])
-    outcome = CliRunner().invoke(identify, [str(setup["photo"]), "--index", str(setup["bundle"]),
-                                            "--model", str(setup["model"])])
-    assert outcome.exit_code == 0, outcome.output
-    first = outcome.output.splitlines()[0]
-    assert first.startswith(f"{setup['photo']}: ") and "ms: detect" in first
+def test_table_lists_each_detection_with_its_answer(capsys):
+    from kyb.identify_cmd import print_result
+
+    match = {"band_id": 7, "name": "Malrax Crypt", "url": None, "country": None, "genre": None,
+             "album": "Under the Abyss", "ref_id": 3, "score": 0.61, "inliers": 33}
+    result = {"image": {"width": 640, "height": 480}, "bands": [{"band_id": 7, "name": "Malrax Crypt"}],
+              "detections": [{"box": [1, 2, 3, 4], "kind": "album", "score": 0.99, "verdict": "match",
+                              "matches": [match]},
+                             {"box": [5, 6, 7, 8], "kind": "logo", "score": 0.8, "verdict": "unknown",
+                              "matches": [{**match, "album": None, "score": 0.2, "inliers": None}]}],
+              "timings_ms": {"detect": 100.0, "features": 50.0, "match": 1.0, "verify": 9.0, "lookup": 1.0}}
+    print_result(Path("p.jpg"), result)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "p.jpg: Malrax Crypt  (161 ms: detect 100, features 50, match 1, verify 9, lookup 1)"
+    assert "Malrax Crypt - Under the Abyss" in lines[1] and "match" in lines[1] and "33 inliers" in lines[1]
+    assert lines[2].split()[:4] == ["logo", "det", "0.80", "-"] and "unknown" in lines[2]
 
 
 def test_an_unusable_index_is_one_clear_error(setup, tmp_path, monkeypatch):

@@ -31,6 +31,7 @@ from tests.test_pipeline_support import (
     known_photos,
     tiny_bundle,
     trained_model,
+    untrained_model,
 )
 from tests.test_server_support import schema_validator
 
@@ -120,8 +121,8 @@ def test_real_detector_finds_a_known_band_in_a_generated_photo(real_pipeline, sm
     assert found >= 1, "no annotated cover's band was found with the real detector"
 
 
-def test_load_identifier_is_what_kyb_serve_gets(bundle, database, monkeypatch):
-    monkeypatch.setenv(DETECTOR_MODEL_ENV, str(trained_model()))
+def test_load_identifier_is_what_kyb_serve_gets(bundle, database, monkeypatch, tmp_path):
+    monkeypatch.setenv(DETECTOR_MODEL_ENV, str(untrained_model(tmp_path)))
     monkeypatch.setenv("KYB_DATABASE_URL", database)
     identifier = load_identifier(bundle)
     try:

@@ -5,9 +5,9 @@ built from the `small_dataset` fixture with a tiny configuration (seconds, not m
 and the database is a SQLite file with that dataset imported, both cached per dataset so
 that every test module shares them. The detector is the shipped model, else the file
 named by $KYB_DETECTOR_MODEL; tests that need a *trained* one skip without it (fail
-under CI). Tests that only need *a* model (the command line's plumbing) fall back to an
-untrained tiny one, and the stage tests use the annotated boxes as detections, so the
-index, database and aggregation are exercised on every checkout.
+under CI). Tests that only need *a* model (the command line's plumbing) use an untrained
+tiny one, and the stage tests use the annotated boxes as detections, so the index,
+database and aggregation are exercised on every checkout.
 """
 
 from __future__ import annotations
@@ -70,12 +70,10 @@ def trained_model() -> Path:
 
 
 @functools.cache
-def any_model(folder: Path) -> Path:
-    """A trained detector if there is one, else an untrained tiny one saved in `folder`."""
-    configured = os.environ.get(DETECTOR_MODEL_ENV)
-    for path in (Path(configured) if configured else None, DEFAULT_MODEL):
-        if path is not None and path.is_file():
-            return path
+def untrained_model(folder: Path) -> Path:
+    """An untrained tiny detector saved in `folder`: for tests of the plumbing around the
+    detector (the command line, the evaluation), which must not wait for a trained model
+    and gain nothing from its 600-pixel inputs."""
     from detector.config import DetectorConfig
     from detector.io import save_model
     from detector.model import FasterRCNN
