@@ -271,7 +271,9 @@ def _run_parallel(function, tasks, workers: int, initargs, description: str):
     if workers <= 1:
         _init_worker(*initargs)
         return [function(task) for task in tqdm(tasks, **bar)]
-    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    # Fresh interpreters, not fork: a parent that has used OpenCV (whose worker threads do
+    # not survive fork) would leave forked children deadlocked on its thread pool.
+    context = multiprocessing.get_context("spawn")
     with context.Pool(workers, initializer=_init_worker, initargs=initargs) as pool:
         return list(tqdm(pool.imap(function, tasks, chunksize=4), **bar))
 
