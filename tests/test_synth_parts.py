@@ -83,12 +83,17 @@ def test_skew_and_stretch_keep_the_whole_image():
     assert augment_reference(np.ones((30, 60, 3), np.float32), rng(1)).ndim == 3
 
 
+def cover_sheet(side: int) -> Sheet:
+    """A white square sheet carrying one annotated cover that fills it."""
+    item = Item("album", 1, 1, np.ones((side, side, 3), np.float32))
+    sheet = Sheet(np.ones((side, side, 3), np.float32), np.ones((side, side), np.float32))
+    paste(sheet, np.ones((side, side, 3), np.float32), np.ones((side, side), np.float32), 0, 0, item)
+    return sheet
+
+
 def test_occlusion_shrinks_the_visible_region_of_an_object():
     photo = Photo(np.zeros((200, 200, 3), np.float32))
-    item = Item("album", 1, 1, np.ones((50, 50, 3), np.float32))
-    sheet = Sheet(np.ones((50, 50, 3), np.float32), np.ones((50, 50), np.float32))
-    paste(sheet, np.ones((50, 50, 3), np.float32), np.ones((50, 50), np.float32), 0, 0, item)
-    place(photo, sheet, homography((50, 50), (100, 100), 100, 0, 0, rng(0)))
+    place(photo, cover_sheet(50), homography((50, 50), (100, 100), 100, 0, 0, rng(0)))
     full = photo.objects[0].visible.sum()
     assert full == pytest.approx(100 * 100, rel=0.05)
     cover = Sheet(np.zeros((50, 50, 3), np.float32), np.ones((50, 50), np.float32))
@@ -99,8 +104,5 @@ def test_occlusion_shrinks_the_visible_region_of_an_object():
 
 def test_an_object_cut_by_the_photo_border_is_truncated():
     photo = Photo(np.zeros((100, 100, 3), np.float32))
-    item = Item("album", 1, 1, np.ones((40, 40, 3), np.float32))
-    sheet = Sheet(np.ones((40, 40, 3), np.float32), np.ones((40, 40), np.float32))
-    paste(sheet, np.ones((40, 40, 3), np.float32), np.ones((40, 40), np.float32), 0, 0, item)
-    place(photo, sheet, homography((40, 40), (95, 50), 40, 0, 0, rng(0)))
+    place(photo, cover_sheet(40), homography((40, 40), (95, 50), 40, 0, 0, rng(0)))
     assert photo.objects[0].truncated
