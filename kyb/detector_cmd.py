@@ -103,8 +103,9 @@ def train(datasets, out, steps, learning_rate, warmup, val_every, val_images, ch
 @click.option("--score-threshold", type=click.FloatRange(0, 1), help="Lowest score reported.")
 @click.option("--note", "notes", multiple=True, metavar="KEY=VALUE", help="Metadata to store in the file.")
 def export(checkpoint, output, full, proposals, score_threshold, notes):
-    """Write CHECKPOINT (e.g. RUN/best.npz) as a model file for shipping: float16 weights,
-    no optimizer state, optionally other inference settings."""
+    """Write a checkpoint as a model file to ship: float16, no optimizer state.
+
+    CHECKPOINT is usually RUN/best.npz; inference settings may be changed on the way."""
     import numpy as np
 
     from detector.io import load_model, save_model

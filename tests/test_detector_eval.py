@@ -45,8 +45,9 @@ def test_hand_worked_example():
     assert results["classes"]["album"].ap == {"voc07": pytest.approx(1.0), "all": pytest.approx(1.0)}
     assert results["map"]["all"] == pytest.approx((5 / 9 + 1) / 2)
     assert results["map"]["voc07"] == pytest.approx((6 / 11 + 1) / 2)
-    figures = summary(results, np.array([100.0, 200.0, 300.0]))
+    figures = summary(results, np.array([[100.0, 90.0], [200.0, 150.0], [300.0, 160.0]]))
     assert figures["latency_ms"]["p50"] == pytest.approx(200.0)
+    assert figures["latency_ms"]["cpu_p50"] == pytest.approx(150.0)
     assert figures["classes"]["logo"]["max_recall"] == pytest.approx(2 / 3)
 
 
