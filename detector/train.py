@@ -136,7 +136,7 @@ def _example(sample, config, seed, step, augment):
     return training_example(sample, config.short_side, config.max_side, SIZE_DIVISOR, rng)
 
 
-def _order(count: int, seed: int, step: int) -> int:
+def photo_index(count: int, seed: int, step: int) -> int:
     """Index of the photo of `step`: a fresh permutation of the photos each epoch."""
     epoch, position = divmod(step, count)
     return int(np.random.default_rng([seed, 1_000_003, epoch]).permutation(count)[position])
@@ -231,7 +231,7 @@ def train(settings: TrainSettings, config: DetectorConfig, *, resume: bool = Tru
     interval = {name: [] for name in LOSS_NAMES}
     with ThreadPoolExecutor(max_workers=2) as pool:
         def submit(step):
-            sample = train_samples[_order(len(train_samples), settings.seed, step)]
+            sample = train_samples[photo_index(len(train_samples), settings.seed, step)]
             return pool.submit(_example, sample, config, settings.seed, step, settings.augment)
 
         queue = {step: submit(step) for step in range(start_step, min(start_step + PREFETCH, settings.steps))}

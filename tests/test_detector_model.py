@@ -15,7 +15,7 @@ from detector.data import load_samples, prepare_image, read_image, training_exam
 from detector.inference import Detector
 from detector.io import HEADER_KEY, ModelFileError, load_model, save_model
 from detector.model import SIZE_DIVISOR, FasterRCNN
-from detector.train import Trainer, TrainSettings
+from detector.train import Trainer, TrainSettings, photo_index
 from kyb.eval_detector_cmd import eval_detector
 
 #: Small enough for a CPU test: 128 px photos, narrow neck and head, few proposals.
@@ -146,3 +146,20 @@ def test_shipped_model_finds_the_items_of_generated_photos(small_dataset):
             found += bool(mine.any() and iou(box[None], boxes[mine]).numpy().max() >= 0.5)
     assert total >= 8
     assert found / total >= 0.9, f"found {found} of {total} items"
+
+
+def test_learning_rate_warms_up_then_decays(tmp_path):
+    trainer = Trainer.__new__(Trainer)  # the schedule needs only the settings
+    trainer.settings = TrainSettings(datasets=[], out=tmp_path, steps=1000, learning_rate=1e-3, warmup=100)
+    assert trainer.learning_rate(0) == pytest.approx(1e-5)
+    assert trainer.learning_rate(99) == pytest.approx(1e-3)
+    assert trainer.learning_rate(100) == pytest.approx(1e-3)
+    assert trainer.learning_rate(999) == pytest.approx(5e-5, rel=1e-3)
+
+
+def test_photo_order_is_a_fresh_permutation_each_epoch():
+    first = [photo_index(7, 3, step) for step in range(7)]
+    second = [photo_index(7, 3, step) for step in range(7, 14)]
+    assert sorted(first) == sorted(second) == list(range(7))
+    assert first != second
+    assert first == [photo_index(7, 3, step) for step in range(7)]  # a resumed run sees the same photos
