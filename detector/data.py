@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from data.augment import colour_jitter
+from data.dataset import read_split
 from data.voc import read_voc
 
 SPLITS_DIR = "splits"
@@ -39,16 +40,13 @@ class Sample:
 def split_names(root: Path, split: str | None) -> list[str]:
     """Photo names of a split (``splits/SPLIT.txt``), or of every annotation when `split`
     is None or the folder has no such split file."""
-    if split is not None:
-        path = root / SPLITS_DIR / f"{split}.txt"
-        if path.exists():
-            return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if split is not None and (root / SPLITS_DIR / f"{split}.txt").exists():
+        return read_split(root / SPLITS_DIR / f"{split}.txt")
     return sorted(path.stem for path in (root / "annotations").glob("*.xml"))
 
 
 def has_split(root: str | Path, split: str) -> bool:
-    path = Path(root) / SPLITS_DIR / f"{split}.txt"
-    return path.exists() and bool(path.read_text(encoding="utf-8").strip())
+    return bool(read_split(Path(root) / SPLITS_DIR / f"{split}.txt"))
 
 
 def load_samples(root: str | Path, split: str | None, classes: tuple[str, ...],
