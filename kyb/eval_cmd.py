@@ -7,11 +7,12 @@ building the missing bundles first.
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 
 import click
+
+from kyb.cli import LazyGroup
 
 #: subcommand name -> "module:attribute" of its click command (imported on first use).
 EVAL_COMMANDS = {
@@ -21,21 +22,7 @@ EVAL_COMMANDS = {
 }
 
 
-class LazyEvalGroup(click.Group):
-    """`kyb eval`'s subcommands from `EVAL_COMMANDS`, each imported only when used."""
-
-    def list_commands(self, ctx):
-        return sorted(EVAL_COMMANDS)
-
-    def get_command(self, ctx, cmd_name):
-        target = EVAL_COMMANDS.get(cmd_name)
-        if target is None:
-            return None
-        module_name, attribute = target.split(":")
-        return getattr(importlib.import_module(module_name), attribute)
-
-
-@click.group("eval", cls=LazyEvalGroup)
+@click.group("eval", cls=LazyGroup, lazy_commands=EVAL_COMMANDS)
 def eval_group():
     """Measure the detector, the retrieval and the whole pipeline on a dataset."""
 
