@@ -27,6 +27,37 @@ def eval_group():
     """Measure the detector, the retrieval and the whole pipeline on a dataset."""
 
 
+def bundles_to_compare(dataset: Path, root: Path, presets: str | None,
+                       calibration_from: Path | None) -> dict[str, Path]:
+    """preset name -> bundle path for an eval run.
+
+    Without `presets`, `root` is one bundle, named by its manifest's preset. With them,
+    `root` holds one bundle per preset (ROOT/PRESET); those missing are built from the
+    dataset first, so one command compares presets side by side.
+    """
+    from matching.build import build_bundle
+    from matching.bundle import is_bundle, open_generation
+
+    if not presets:
+        return {open_generation(root, verify=False).manifest["preset"]: root}
+    indexes = {name.strip(): root / name.strip() for name in presets.split(",") if name.strip()}
+    for name, path in indexes.items():
+        if not is_bundle(path):
+            click.echo(f"building the {name} bundle at {path}")
+            try:
+                build_bundle(dataset, path, name, calibration_from=calibration_from)
+            except (FileExistsError, ValueError, OSError) as exc:
+                raise click.ClickException(str(exc)) from exc
+    return indexes
+
+
+def write_json(report: dict, path: Path | None) -> None:
+    """Write an eval report as JSON when --json was given."""
+    if path is not None:
+        path.write_text(json.dumps(report, indent=1), encoding="utf-8")
+        click.echo(f"wrote {path}")
+
+
 COLUMNS = (("top1", "top-1"), ("top5", "top-5"), ("top10", "top-10"), ("album_top1", "album"),
            ("unknown_recall", "unk-R"), ("unknown_precision", "unk-P"), ("known_rejected", "known-rej"),
            ("latency_ms_p50", "p50 ms"), ("latency_ms_p95", "p95 ms"))
@@ -73,27 +104,13 @@ def print_report(report: dict) -> None:
 def retrieval(dataset, root, presets, split, include_difficult, top_k, calibration_from, json_path):
     """Top-1/5/10 band accuracy on the ground-truth crops of a split, open-set precision and
     recall of 'unknown', latency per crop, index bytes per reference and build speed."""
-    from matching.build import build_bundle
-    from matching.bundle import BundleError, is_bundle, open_generation
+    from matching.bundle import BundleError
     from matching.evaluate import evaluate_retrieval
 
-    if presets:
-        names = [name.strip() for name in presets.split(",") if name.strip()]
-        indexes = {name: root / name for name in names}
-        for name, path in indexes.items():
-            if not is_bundle(path):
-                click.echo(f"building the {name} bundle at {path}")
-                try:
-                    build_bundle(dataset, path, name, calibration_from=calibration_from)
-                except (FileExistsError, ValueError, OSError) as exc:
-                    raise click.ClickException(str(exc)) from exc
     try:
-        if not presets:
-            indexes = {open_generation(root, verify=False).manifest["preset"]: root}
+        indexes = bundles_to_compare(dataset, root, presets, calibration_from)
         report = evaluate_retrieval(dataset, indexes, split, include_difficult, top_k)
     except BundleError as exc:
         raise click.ClickException(str(exc)) from exc
     print_report(report)
-    if json_path is not None:
-        json_path.write_text(json.dumps(report, indent=1), encoding="utf-8")
-        click.echo(f"wrote {json_path}")
+    write_json(report, json_path)

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
+
+from kyb.eval_cmd import bundles_to_compare, write_json
 
 COLUMNS = (("band_precision", "band-P"), ("band_recall", "band-R"), ("exact_photo_accuracy", "exact"),
            ("open_set_rejection", "unk-rej"))
@@ -53,26 +54,13 @@ def eval_e2e(dataset, root, presets, split, model_path, calibration_from, limit,
     """Per photo, the bands the pipeline reports against the annotated ones: band precision
     and recall, exact-photo accuracy, open-set rejection of unknown bands, and per-stage
     latency p50/p95. The band database is a throwaway copy of the dataset's bands."""
-    from matching.build import build_bundle
-    from matching.bundle import BundleError, is_bundle, open_generation
+    from matching.bundle import BundleError
     from retrieval.evaluate_e2e import evaluate_e2e
 
-    if presets:
-        indexes = {name.strip(): root / name.strip() for name in presets.split(",") if name.strip()}
-        for name, path in indexes.items():
-            if not is_bundle(path):
-                click.echo(f"building the {name} bundle at {path}")
-                try:
-                    build_bundle(dataset, path, name, calibration_from=calibration_from)
-                except (FileExistsError, ValueError, OSError) as exc:
-                    raise click.ClickException(str(exc)) from exc
     try:
-        if not presets:
-            indexes = {open_generation(root, verify=False).manifest["preset"]: root}
+        indexes = bundles_to_compare(dataset, root, presets, calibration_from)
         report = evaluate_e2e(dataset, indexes, split, model_path, limit=limit)
     except (BundleError, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     print_report(report)
-    if json_path is not None:
-        json_path.write_text(json.dumps(report, indent=1), encoding="utf-8")
-        click.echo(f"wrote {json_path}")
+    write_json(report, json_path)
