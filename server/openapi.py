@@ -197,12 +197,19 @@ _BAND = {
     },
 }
 
+#: A character str.isspace() is false for, as a regular expression (for the q parameter).
+PYTHON_NON_WHITESPACE = ("[^\\t\\n\\u000b\\f\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680\\u2000-\\u200a"
+                         "\\u2028\\u2029\\u202f\\u205f\\u3000]")
+
 _SEARCH = {
     "operationId": "searchBands",
     "summary": "Bands whose name starts with q (ignoring case, accents and spacing)",
     "parameters": [
         {"name": "q", "in": "query", "required": True,
-         "schema": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S",
+         # At least one character that Python's str.strip() keeps: the server strips q first,
+         # and Python's whitespace (which includes \x1c-\x1f and \x85) differs from regex \s.
+         "schema": {"type": "string", "minLength": 1, "maxLength": 100,
+                    "pattern": PYTHON_NON_WHITESPACE,
                     "examples": ["cannibal"]}},
         {"name": "limit", "in": "query", "required": False,
          "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
