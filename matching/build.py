@@ -18,6 +18,7 @@ from data.dataset import Reference, load_dataset, read_references
 from matching.bundle import BundleError, is_bundle
 from matching.evaluate import calibrate
 from matching.index import RetrievalIndex
+from matching.presets import PathConfig
 
 
 @dataclass
@@ -37,14 +38,19 @@ def check_target(out: Path, force: bool) -> None:
 
 
 def build_bundle(dataset_root: str | Path, out: str | Path, preset_name: str = "default", *,
-                 force: bool = False, calibration_dataset: str | Path | None = None,
+                 configs: dict[str, PathConfig] | None = None, force: bool = False,
+                 calibration_dataset: str | Path | None = None,
                  calibration_from: str | Path | None = None, calibration_split: str = "val",
                  max_known_rejection: float = 0.04, seed: int = 0, progress: bool = True) -> BuildReport:
-    """Build the index of a dataset's references, calibrate it, and save it at `out`."""
+    """Build the index of a dataset's references, calibrate it, and save it at `out`.
+
+    `configs` replaces the named preset's path configurations (see `RetrievalIndex.build`).
+    """
     out = Path(out)
     check_target(out, force)
     dataset = load_dataset(dataset_root)
-    index = RetrievalIndex.build(dataset.references, dataset.root, preset_name, seed=seed, progress=progress)
+    index = RetrievalIndex.build(dataset.references, dataset.root, preset_name, configs=configs, seed=seed,
+                                 progress=progress)
     if calibration_from is not None:
         calibration = copy_calibration(index, RetrievalIndex.open(calibration_from))
     else:

@@ -6,11 +6,22 @@ The encoder is where a preset's global descriptor is decided:
 - ``conv5_vlad``: VLAD of the Lite0 conv5 cells (the thesis's second descriptor);
 - ``gem``: the GeM-pooled CNN vector of `matching.extract`.
 
-One part is used as it is; two are fused by `features.fusion.fuse`. An optional
-PCA-whitening (`features.pca.PcaWhitening`) then shrinks the result to a compact
-dimension for the ANN index. Everything learnt (codebooks, PCA) is fitted on the
-references only and saved in the bundle as plain arrays (`state` / `from_state`), never
-pickled, so `kyb index add` encodes new references with exactly the old model.
+One part is used as it is; two are fused by `features.fusion.fuse`. A projection then
+shrinks the result to a compact dimension for the ANN index:
+
+- ``"pca-whiten"`` / ``"pca"``: `features.pca.PcaWhitening` with or without whitening;
+- ``"svd"``: projection on the leading right singular vectors of the *uncentred*
+  reference vectors (sklearn TruncatedSVD), then L2. Dot products with a reference are
+  kept exactly as far as the reference lies in the kept subspace, so with no more
+  references than dimensions the ranking is that of the full vectors. Centring
+  (PCA) shifts every vector by the gallery mean, which on our galleries cost a third of
+  the top-1 accuracy of VLAD: crops have far fewer keypoints than references, so their
+  VLAD vectors sit apart from the references' mean and centring distorts them
+  (BENCHMARKS.md, "Retrieval (issue 3)").
+
+Everything learnt (codebooks, projection) is fitted on the references only and saved in
+the bundle as plain arrays (`state` / `from_state`), never pickled, so `kyb index add`
+encodes new references with exactly the old model.
 """
 
 from __future__ import annotations
@@ -20,7 +31,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.decomposition import PCA
+from sklearn.decomposition import PCA, TruncatedSVD
 from sklearn.utils.validation import check_is_fitted
 
 from features.codebook import Codebook, check_int
@@ -31,6 +42,7 @@ from features.vlad import VladEncoder
 from matching.extract import Extraction
 
 PARTS = ("sift_vlad", "conv5_vlad", "gem")
+PROJECTIONS = (None, "pca", "pca-whiten", "svd")
 
 
 def _descriptor_sets(extractions: Sequence[Extraction], source: str) -> list[np.ndarray]:
@@ -45,15 +57,16 @@ class GlobalEncoder(BaseEstimator, TransformerMixin):
 
     Parameters: `parts` (one or two of `PARTS`), `sift_clusters` and `conv5_clusters`
     (VLAD k), `intra_norm` and `power_norm` (VLAD variant, see `features.vlad`),
-    `fusion_weight` (weight of the second part), `pca_components` (None: no PCA),
-    `whiten`, `sample_size` (descriptors sampled for k-means), `random_state`.
-    Fitted: ``vlad_`` (part -> VladEncoder), ``pca_`` (PcaWhitening or None),
-    ``dimension_``.
+    `fusion_weight` (weight of the second part), `projection` (one of `PROJECTIONS`, see
+    the module docstring) to `components` dimensions (fewer when there are fewer
+    references), `sample_size` (descriptors sampled for k-means), `random_state`.
+    Fitted: ``vlad_`` (part -> VladEncoder), ``projection_`` (PcaWhitening,
+    TruncatedSVD or None), ``dimension_``.
     """
 
     def __init__(self, parts: Sequence[str] = ("sift_vlad",), sift_clusters: int = 64,
                  conv5_clusters: int = 16, intra_norm: bool = True, power_norm: bool = True,
-                 fusion_weight: float = 0.5, pca_components: int | None = 256, whiten: bool = True,
+                 fusion_weight: float = 0.5, projection: str | None = "svd", components: int = 512,
                  sample_size: int = 100_000, random_state: int | None = 0):
         self.parts = parts
         self.sift_clusters = sift_clusters
@@ -61,8 +74,8 @@ class GlobalEncoder(BaseEstimator, TransformerMixin):
         self.intra_norm = intra_norm
         self.power_norm = power_norm
         self.fusion_weight = fusion_weight
-        self.pca_components = pca_components
-        self.whiten = whiten
+        self.projection = projection
+        self.components = components
         self.sample_size = sample_size
         self.random_state = random_state
 
@@ -72,8 +85,9 @@ class GlobalEncoder(BaseEstimator, TransformerMixin):
             raise ValueError(f"parts must be one or two distinct names of {PARTS}, got {parts!r}")
         if not isinstance(self.fusion_weight, numbers.Real) or not 0 <= self.fusion_weight <= 1:
             raise ValueError(f"fusion_weight must lie in [0, 1], got {self.fusion_weight!r}")
-        if self.pca_components is not None:
-            check_int("pca_components", self.pca_components, 1)
+        if self.projection not in PROJECTIONS:
+            raise ValueError(f"projection must be one of {PROJECTIONS}, got {self.projection!r}")
+        check_int("components", self.components, 1)
         return parts
 
     def _vlad(self, part: str) -> VladEncoder:
@@ -89,13 +103,26 @@ class GlobalEncoder(BaseEstimator, TransformerMixin):
             if part != "gem":
                 source = part.removesuffix("_vlad")
                 self.vlad_[part] = self._vlad(part).fit(_descriptor_sets(extractions, source))
-        self.pca_ = None
         raw = self._raw(extractions)
-        if self.pca_components is not None:
-            self.pca_ = PcaWhitening(self.pca_components, whiten=self.whiten,
-                                     random_state=self.random_state).fit(raw)
-        self.dimension_ = self.pca_.n_components_ if self.pca_ is not None else raw.shape[1]
+        self.projection_ = None
+        if self.projection == "svd":
+            # TruncatedSVD needs fewer components than samples and features; with that many
+            # the kept subspace already holds every reference.
+            components = min(self.components, len(raw) - 1, raw.shape[1] - 1)
+            if components < 1:
+                raise ValueError(f"an SVD projection needs at least 2 references, got {len(raw)}")
+            self.projection_ = TruncatedSVD(components, algorithm="randomized", n_iter=7,
+                                            random_state=self.random_state).fit(raw)
+        elif self.projection is not None:
+            self.projection_ = PcaWhitening(self.components, whiten=self.projection == "pca-whiten",
+                                            random_state=self.random_state).fit(raw)
+        self.dimension_ = raw.shape[1] if self.projection_ is None else len(self._basis())
         return self
+
+    def _basis(self) -> np.ndarray:
+        """The projection's (dimension, raw dimension) components."""
+        projection = self.projection_
+        return projection.components_ if isinstance(projection, TruncatedSVD) else projection.pca_.components_
 
     def _part(self, part: str, extractions: Sequence[Extraction]) -> np.ndarray:
         if part == "gem":
@@ -117,7 +144,9 @@ class GlobalEncoder(BaseEstimator, TransformerMixin):
         """(n, dimension_) float32 unit vectors."""
         check_is_fitted(self, "dimension_")
         raw = self._raw(extractions)
-        return self.pca_.transform(raw) if self.pca_ is not None else raw
+        if self.projection_ is None:
+            return raw
+        return l2_normalize(self.projection_.transform(raw))
 
     # ------------------------------------------------------------------ persistence
 
@@ -126,8 +155,10 @@ class GlobalEncoder(BaseEstimator, TransformerMixin):
         check_is_fitted(self, "dimension_")
         arrays = {f"{part}.centroids": encoder.codebook_.cluster_centers_
                   for part, encoder in self.vlad_.items()}
-        if self.pca_ is not None:
-            pca = self.pca_.pca_
+        if isinstance(self.projection_, TruncatedSVD):
+            arrays["svd.components"] = self.projection_.components_
+        elif self.projection_ is not None:
+            pca = self.projection_.pca_
             arrays.update({"pca.mean": pca.mean_, "pca.components": pca.components_,
                            "pca.explained_variance": pca.explained_variance_})
         arrays = {name: np.asarray(array, np.float32) for name, array in arrays.items()}
@@ -149,16 +180,22 @@ class GlobalEncoder(BaseEstimator, TransformerMixin):
             vlad.codebook_.cluster_centers_ = centroids
             vlad.codebook_.n_features_in_ = vlad.n_features_in_ = centroids.shape[1]
             encoder.vlad_[part] = vlad
-        encoder.pca_ = None
-        if "pca.components" in arrays:
+        encoder.projection_ = None
+        if encoder.projection == "svd":
+            components = np.asarray(arrays["svd.components"], np.float32)
+            encoder.projection_ = TruncatedSVD(len(components))
+            encoder.projection_.components_ = components
+            encoder.projection_.n_features_in_ = components.shape[1]
+        elif encoder.projection is not None:
             components = np.asarray(arrays["pca.components"], np.float32)
-            whitening = PcaWhitening(encoder.pca_components, whiten=encoder.whiten)
-            whitening.pca_ = PCA(n_components=len(components), whiten=encoder.whiten)
+            whiten = encoder.projection == "pca-whiten"
+            whitening = PcaWhitening(encoder.components, whiten=whiten)
+            whitening.pca_ = PCA(n_components=len(components), whiten=whiten)
             whitening.pca_.mean_ = np.asarray(arrays["pca.mean"], np.float32)
             whitening.pca_.components_ = components
             whitening.pca_.explained_variance_ = np.asarray(arrays["pca.explained_variance"], np.float32)
             whitening.pca_.n_components_ = whitening.n_components_ = len(components)
             whitening.pca_.n_features_in_ = whitening.n_features_in_ = components.shape[1]
-            encoder.pca_ = whitening
+            encoder.projection_ = whitening
         encoder.dimension_ = int(arrays["dimension"][0])
         return encoder

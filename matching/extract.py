@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from features.dense import conv5_features
 from features.images import rescale, to_gray, to_uint8
 from features.local import LocalFeatures, extract_sift
 from features.normalize import l2_normalize
@@ -41,13 +40,19 @@ def backbone():
 
 @dataclass
 class Extraction:
-    """The raw material of one image; a part is None when the path does not use it."""
+    """The raw material of one image; a part is None when the path does not use it.
+
+    `inverted` (queries of paths with ``both_polarities``) holds the SIFT features of the
+    image with its polarity flipped: a crop whose border misleads `polarity_normalised`
+    still meets its reference the right way round in one of the two.
+    """
 
     width: int
     height: int
     sift: LocalFeatures | None = None
     conv5: LocalFeatures | None = None
     gem: np.ndarray | None = None
+    inverted: Extraction | None = None
 
 
 def gem_pool(cells: np.ndarray, p: float = 3.0, eps: float = 1e-6) -> np.ndarray:
@@ -85,9 +90,12 @@ class Extractor:
       keypoints on the image shrunk to `sift_max_side`;
     - `conv5_sizes`: long sides (pixels) at which Lite0 conv5 cells are taken for
       conv5-VLAD (empty: off); `conv5_grayscale` feeds luma instead of colour;
-    - `gem_sizes`: long sides for the GeM-pooled global CNN vector (empty: off), taken on
-      grayscale, with `gem_p` the GeM exponent; `polarity` inverts images with a dark
-      border before the CNN (see `polarity_normalised`).
+    - `gem_sizes`: long sides for the GeM-pooled global CNN vector (empty: off), with
+      `gem_p` the GeM exponent, on grayscale unless `gem_grayscale` is False;
+    - `polarity`: grayscale inputs (SIFT, grayscale CNN) are first turned dark-ink-on-light
+      by `polarity_normalised`, so a white-on-black print meets a black-on-white reference;
+    - `both_polarities`: queries (``query=True``) also extract SIFT from the inverted
+      image (`Extraction.inverted`), for crops whose border lies about their polarity.
     """
 
     sift: str | None = None
@@ -97,7 +105,9 @@ class Extractor:
     conv5_grayscale: bool = False
     gem_sizes: tuple[int, ...] = ()
     gem_p: float = 3.0
+    gem_grayscale: bool = True
     polarity: bool = False
+    both_polarities: bool = False
 
     def __post_init__(self):
         if self.sift not in (None, "sift", "rootsift"):
@@ -112,6 +122,11 @@ class Extractor:
                            _check_sizes("gem_sizes", self.gem_sizes) if self.gem_sizes else ())
         if not isinstance(self.gem_p, numbers.Real) or self.gem_p < 1:
             raise ValueError(f"gem_p must be a number >= 1, got {self.gem_p!r}")
+        for name in ("conv5_grayscale", "gem_grayscale", "polarity", "both_polarities"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.both_polarities and not (self.sift and self.polarity):
+            raise ValueError("both_polarities needs SIFT with polarity=True")
 
     @classmethod
     def from_params(cls, params: dict) -> Extractor:
@@ -130,27 +145,36 @@ class Extractor:
     def uses_cnn(self) -> bool:
         return bool(self.conv5_sizes or self.gem_sizes)
 
-    def __call__(self, image: np.ndarray) -> Extraction:
-        """Extract from one RGB (or gray) image, uint8 or float in 0..255."""
+    def __call__(self, image: np.ndarray, query: bool = False) -> Extraction:
+        """Extract from one RGB (or gray) image, uint8 or float in 0..255; `query` adds the
+        inverted-polarity SIFT where the extractor asks for both polarities."""
         height, width = image.shape[:2]
         result = Extraction(width=width, height=height)
         if self.sift:
-            result.sift = extract_sift(image, self.sift_keypoints, self.sift_max_side,
-                                       root=self.sift == "rootsift")
+            sift_input = self._gray(image) if self.polarity else image
+            result.sift = self._sift(sift_input)
+            if query and self.both_polarities:
+                result.inverted = Extraction(width, height, sift=self._sift(255.0 - sift_input))
         if self.conv5_sizes:
             result.conv5 = self._conv5(image)
         if self.gem_sizes:
             result.gem = self._gem(image)
         return result
 
-    def _cnn_input(self, image: np.ndarray, grayscale: bool) -> np.ndarray:
-        if not grayscale:
-            return image
+    def _sift(self, image: np.ndarray) -> LocalFeatures:
+        return extract_sift(image, self.sift_keypoints, self.sift_max_side, root=self.sift == "rootsift")
+
+    def _gray(self, image: np.ndarray) -> np.ndarray:
         gray = to_gray(to_uint8(image))
         return polarity_normalised(gray) if self.polarity else gray
 
+    def _cnn_input(self, image: np.ndarray, grayscale: bool) -> np.ndarray:
+        return self._gray(image) if grayscale else image
+
     def _conv5(self, image: np.ndarray) -> LocalFeatures:
         """conv5 cells at each long side of `conv5_sizes`, in the image's pixel frame."""
+        from features.dense import conv5_features  # imports TensorFlow: only when needed
+
         source = self._cnn_input(image, self.conv5_grayscale)
         parts = []
         for size in self.conv5_sizes:
@@ -163,8 +187,10 @@ class Extractor:
                              np.concatenate([p.descriptors for p in parts]))
 
     def _gem(self, image: np.ndarray) -> np.ndarray:
-        """Sum over `gem_sizes` of the L2-normalised GeM of grayscale conv5 cells."""
-        source = self._cnn_input(image, True)
+        """Sum over `gem_sizes` of the L2-normalised GeM of conv5 cells."""
+        from features.dense import conv5_features
+
+        source = self._cnn_input(image, self.gem_grayscale)
         total = 0.0
         for size in self.gem_sizes:
             resized, _ = rescale(source, size / max(source.shape[:2]))

@@ -35,6 +35,7 @@ from tqdm import tqdm
 
 from data.augment import augment_reference
 from data.dataset import Reference
+from features.local import LocalFeatures
 from features.normalize import l2_normalize
 from matching.bundle import BundleError, Generation, GenerationWriter, open_generation
 from matching.crops import read_image
@@ -109,8 +110,21 @@ class KindPath:
     verifier: GeometricVerifier | None = None
 
     def describe(self, image: np.ndarray) -> tuple[Extraction, np.ndarray]:
-        extraction = self.extractor(image)
-        return extraction, self.encoder.transform([extraction])
+        """A crop's extraction and its query vectors: one, or two with both polarities."""
+        extraction = self.extractor(image, query=True)
+        views = [extraction] if extraction.inverted is None else [extraction, extraction.inverted]
+        return extraction, self.encoder.transform(views)
+
+    def search(self, vectors: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """(vector position, similarity) of the best `k`, best first; with several query
+        vectors a reference keeps its best similarity over them."""
+        similarities, positions = self.searcher.search(vectors, k)
+        best: dict[int, float] = {}
+        for row_similarities, row_positions in zip(similarities, positions, strict=True):
+            for similarity, position in zip(row_similarities.tolist(), row_positions.tolist(), strict=True):
+                if position >= 0 and similarity > best.get(position, -np.inf):
+                    best[position] = similarity
+        return sorted(best.items(), key=lambda item: -item[1])[:k]
 
     def keypoints(self, position: int):
         """Local features of the reference at vector position `position`."""
@@ -137,9 +151,18 @@ def _reference_extractions(extractor: Extractor, config: PathConfig, image: np.n
     return extractions
 
 
+def _verification_query(extraction: Extraction) -> LocalFeatures:
+    """The crop's SIFT features to verify with, both polarities where there are two."""
+    if extraction.inverted is None:
+        return extraction.sift
+    inverted = extraction.inverted.sift
+    return LocalFeatures(np.concatenate([extraction.sift.keypoints, inverted.keypoints]),
+                         np.concatenate([extraction.sift.descriptors, inverted.descriptors]))
+
+
 def _verify_features(extraction: Extraction, config: PathConfig):
     sift = extraction.sift
-    return type(sift)(sift.keypoints[:config.verify_keypoints], sift.descriptors[:config.verify_keypoints])
+    return LocalFeatures(sift.keypoints[:config.verify_keypoints], sift.descriptors[:config.verify_keypoints])
 
 
 def _versions() -> dict:
@@ -253,19 +276,20 @@ class RetrievalIndex:
         path = self.paths[kind]
         timings = {}
         started = time.perf_counter()
-        extraction, vector = path.describe(image)
+        extraction, vectors = path.describe(image)
         timings["features"] = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        similarities, positions = path.searcher.search(vector, max(path.config.shortlist, top_k))
+        found = path.search(vectors, max(path.config.shortlist, top_k))
         timings["search"] = (time.perf_counter() - started) * 1000
-        shortlist = [(self._candidate(path, int(p), float(s)), int(p))
-                     for s, p in zip(similarities[0], positions[0], strict=True) if p >= 0]
+        shortlist = [(self._candidate(path, position, similarity), position)
+                     for position, similarity in found]
         started = time.perf_counter()
         verified = path.config.verify > 0 and extraction.sift is not None
         if verified:
+            query = _verification_query(extraction)
             for candidate, position in shortlist[:path.config.verify]:
                 ref = self.refs[path.rows[position]]
-                check = path.verifier.verify(extraction.sift, path.keypoints(position),
+                check = path.verifier.verify(query, path.keypoints(position),
                                              (float(ref["width"]), float(ref["height"])))
                 candidate.inliers = check.inliers
         candidates = [candidate for candidate, _ in shortlist]

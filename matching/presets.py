@@ -82,7 +82,7 @@ class PathConfig:
 THESIS_PATH = PathConfig(
     extractor={"sift": "sift", "sift_keypoints": 1000, "sift_max_side": 640},
     encoder={"parts": ["sift_vlad"], "sift_clusters": 512, "intra_norm": False, "power_norm": False,
-             "pca_components": None},
+             "projection": None},
     searcher="balltree",
 )
 
@@ -90,18 +90,21 @@ PRESETS: dict[str, dict[str, PathConfig]] = {
     "thesis": {"logo": THESIS_PATH, "album": THESIS_PATH},
     "default": {
         "logo": PathConfig(
-            extractor={"gem_sizes": [224, 320], "gem_p": 3.0},
-            encoder={"parts": ["gem"], "pca_components": 256, "whiten": True},
+            extractor={"sift": "rootsift", "sift_keypoints": 1000, "sift_max_side": 640,
+                       "polarity": True, "both_polarities": True},
+            encoder={"parts": ["sift_vlad"], "sift_clusters": 256, "projection": "svd", "components": 512},
             searcher="faiss",
-            augment=4,
+            verify=20,
+            min_inliers=8,
         ),
         "album": PathConfig(
             extractor={"sift": "rootsift", "sift_keypoints": 1000, "sift_max_side": 640,
-                       "conv5_sizes": [320]},
-            encoder={"parts": ["sift_vlad", "conv5_vlad"], "sift_clusters": 64, "conv5_clusters": 16,
-                     "fusion_weight": 0.5, "pca_components": 256, "whiten": True},
+                       "gem_sizes": [320], "gem_grayscale": False},
+            encoder={"parts": ["sift_vlad", "gem"], "sift_clusters": 64, "fusion_weight": 0.5,
+                     "projection": "svd", "components": 512},
             searcher="faiss",
-            verify=10,
+            verify=20,
+            min_inliers=10,
         ),
     },
 }

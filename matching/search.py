@@ -7,11 +7,13 @@ pipeline does not care which one ran.
 - `BallTreeSearch`: scikit-learn's BallTree, exact, as in the thesis. On 65,536-D VLAD
   vectors it prunes almost nothing and costs about a linear scan; kept for fidelity.
 - `FaissSearch`: inner-product search with faiss. ``"flat"`` is exact and stores each
-  vector whole (256-D float32 = 1 KiB); ``"ivf-sq8"`` (inverted lists over k-means cells,
-  vectors scalar-quantised to one byte per dimension) scales to millions of references
-  at a quarter of the bytes, answering in milliseconds (benchmarks/bench_ann.py).
-  ``"auto"`` picks flat below `AUTO_IVF_MIN` vectors. New vectors are appended with
-  `add`, never retraining the quantiser, so `kyb index add` stays cheap.
+  vector whole (float32); ``"sq8"`` scans every vector scalar-quantised to one byte per
+  dimension (512-D = 512 bytes, ranking all but unchanged); ``"ivf-sq8"`` adds inverted
+  lists over k-means cells and scales to millions of references, answering in
+  milliseconds (benchmarks/bench_ann.py). ``"auto"`` picks sq8 below `AUTO_IVF_MIN`
+  vectors, ivf-sq8 above. New vectors are appended with `add`, never retraining the
+  quantiser (values outside the trained range are clipped), so `kyb index add` stays
+  cheap.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from features.codebook import check_int
 
-INDEX_TYPES = ("auto", "flat", "ivf-sq8")
-#: Below this many vectors an exact flat index is both faster to build and exact.
+INDEX_TYPES = ("auto", "flat", "sq8", "ivf-sq8")
+#: Below this many vectors a full scan is as fast as inverted lists, and exact.
 AUTO_IVF_MIN = 50_000
 
 
@@ -76,7 +78,7 @@ class FaissSearch(BaseEstimator):
         if self.index_type not in INDEX_TYPES:
             raise ValueError(f"index_type must be one of {INDEX_TYPES}, got {self.index_type!r}")
         if self.index_type == "auto":
-            return "ivf-sq8" if n_vectors >= AUTO_IVF_MIN else "flat"
+            return "ivf-sq8" if n_vectors >= AUTO_IVF_MIN else "sq8"
         return self.index_type
 
     def fit(self, vectors: np.ndarray, y=None) -> FaissSearch:
@@ -87,8 +89,13 @@ class FaissSearch(BaseEstimator):
         n_vectors, dimension = vectors.shape
         check_int("nlist", self.nlist, 0)
         check_int("nprobe", self.nprobe, 1)
-        if self._resolved_type(n_vectors) == "flat":
+        index_type = self._resolved_type(n_vectors)
+        if index_type == "flat":
             index = faiss.IndexFlatIP(dimension)
+        elif index_type == "sq8":
+            index = faiss.IndexScalarQuantizer(dimension, faiss.ScalarQuantizer.QT_8bit,
+                                               faiss.METRIC_INNER_PRODUCT)
+            index.train(vectors)
         else:
             nlist = self.nlist or max(16, int(4 * math.sqrt(n_vectors)))
             quantizer = faiss.IndexFlatIP(dimension)

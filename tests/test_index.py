@@ -1,0 +1,226 @@
+"""The index bundle: round trip, atomic builds, refusal of damaged or foreign bundles,
+`add` without retraining, readers that survive writers, calibration stored and used."""
+
+import json
+
+import numpy as np
+import pytest
+
+from data.dataset import load_dataset
+from matching import bundle as bundle_module
+from matching.build import add_to_bundle, build_bundle, check_target
+from matching.bundle import BundleError, GenerationWriter, open_generation, sha256_file
+from matching.crops import read_image
+from matching.index import RetrievalIndex
+from matching.openset import OpenSetRejector
+from matching.presets import PathConfig
+
+# Tiny paths: small codebooks and projections, one faiss and one BallTree path, both verified.
+TINY = {
+    "logo": PathConfig(
+        extractor={"sift": "rootsift", "sift_keypoints": 300, "sift_max_side": 400, "polarity": True,
+                   "both_polarities": True},
+        encoder={"parts": ["sift_vlad"], "sift_clusters": 8, "projection": "svd", "components": 16,
+                 "sample_size": 4000},
+        searcher="faiss", shortlist=8, verify=4, verify_keypoints=200, min_inliers=8),
+    "album": PathConfig(
+        extractor={"sift": "rootsift", "sift_keypoints": 300, "sift_max_side": 400},
+        encoder={"parts": ["sift_vlad"], "sift_clusters": 8, "projection": None, "sample_size": 4000},
+        searcher="balltree", shortlist=8, verify=4, verify_keypoints=200, min_inliers=8),
+}
+
+
+@pytest.fixture(scope="module")
+def dataset(small_dataset):
+    return load_dataset(small_dataset)
+
+
+@pytest.fixture(scope="module")
+def built(dataset):
+    return RetrievalIndex.build(dataset.references, dataset.root, "tiny", configs=TINY, progress=False)
+
+
+@pytest.fixture
+def saved(built, tmp_path):
+    root = tmp_path / "index"
+    built.save(root)
+    return root
+
+
+def reference_queries(dataset, count=3):
+    """(kind, band_id, image) of the first references of each kind, as if cropped from a photo."""
+    out = []
+    for kind in ("logo", "album"):
+        for ref in [r for r in dataset.references if r.kind == kind][:count]:
+            out.append((kind, ref.band_id, read_image(dataset.reference_path(ref))))
+    return out
+
+
+def test_round_trip_gives_the_same_answers(dataset, built, saved):
+    opened = RetrievalIndex.open(saved)
+    manifest = opened.generation.manifest
+    assert manifest["preset"] == "tiny" and manifest["format_version"] == bundle_module.FORMAT_VERSION
+    assert manifest["counts"]["references"] == len(dataset.references)
+    assert manifest["counts"]["logo"] == 12 and manifest["versions"]["numpy"] == np.__version__
+    assert all(len(info["sha256"]) == 64 for info in manifest["files"].values())
+    np.testing.assert_array_equal(opened.refs, built.refs)
+    for kind, band_id, image in reference_queries(dataset):
+        before, after = built.query(image, kind, 5), opened.query(image, kind, 5)
+        assert [c.ref_id for c in after.candidates] == [c.ref_id for c in before.candidates]
+        np.testing.assert_allclose([c.similarity for c in after.candidates],
+                                   [c.similarity for c in before.candidates], atol=1e-4)
+        assert after.candidates[0].band_id == band_id and after.candidates[0].inliers >= 8
+    assert opened.bytes_per_reference()["search"] > 0
+
+
+def test_a_crash_mid_build_leaves_the_previous_bundle(dataset, built, saved, monkeypatch):
+    before = open_generation(saved)
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(GenerationWriter, "save_bytes", fail)  # writing the faiss index fails
+    with pytest.raises(OSError, match="simulated"):
+        built.save(saved)
+    monkeypatch.undo()
+    after = RetrievalIndex.open(saved)
+    assert after.generation.name == before.name
+    assert not list(saved.glob(f"{bundle_module.TEMP_PREFIX}*"))
+    kind, band_id, image = reference_queries(dataset, 1)[0]
+    assert after.query(image, kind).candidates[0].band_id == band_id
+
+
+def test_a_crash_after_the_rename_but_before_the_pointer_swap_is_harmless(built, saved, monkeypatch):
+    before = open_generation(saved).name
+    real_replace = bundle_module.os.replace
+
+    def crash(source, target):
+        raise KeyboardInterrupt("killed between rename and pointer swap")
+
+    monkeypatch.setattr(bundle_module.os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        built.save(saved)
+    monkeypatch.setattr(bundle_module.os, "replace", real_replace)
+    assert open_generation(saved).name == before
+    RetrievalIndex.open(saved)
+
+
+def test_a_flipped_byte_or_a_missing_file_is_refused(saved):
+    generation = open_generation(saved)
+    victim = generation.path / "logo" / "ann.faiss"
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match="checksum mismatch"):
+        RetrievalIndex.open(saved)
+    victim.unlink()
+    with pytest.raises(BundleError, match="missing"):
+        RetrievalIndex.open(saved)
+
+
+def test_a_tampered_manifest_or_pointer_is_refused(saved):
+    manifest = open_generation(saved).path / bundle_module.MANIFEST
+    manifest.write_text(manifest.read_text().replace('"preset": "tiny"', '"preset": "tinz"'))
+    with pytest.raises(BundleError, match="checksum mismatch"):
+        open_generation(saved)
+    (saved / bundle_module.CURRENT).write_text("gen-000001\n")
+    with pytest.raises(BundleError, match="malformed"):
+        open_generation(saved)
+    with pytest.raises(BundleError, match="not an index bundle"):
+        open_generation(saved.parent)
+
+
+def test_another_format_version_is_refused(saved):
+    generation = open_generation(saved)
+    manifest_path = generation.path / bundle_module.MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest["format_version"] = bundle_module.FORMAT_VERSION + 1
+    manifest_path.write_text(json.dumps(manifest))
+    (saved / bundle_module.CURRENT).write_text(f"{generation.name} {sha256_file(manifest_path)}\n")
+    with pytest.raises(BundleError, match="format version .* rebuild"):
+        RetrievalIndex.open(saved)
+
+
+def test_add_appends_without_retraining_and_readers_keep_working(dataset, tmp_path):
+    new_bands = {ref.band_id for ref in dataset.references if ref.kind == "logo"}
+    new_bands = set(sorted(new_bands)[:3])
+    first = [ref for ref in dataset.references if ref.band_id not in new_bands]
+    root = tmp_path / "index"
+    RetrievalIndex.build(first, dataset.root, "tiny", configs=TINY, progress=False).save(root)
+    reader = RetrievalIndex.open(root)
+    old = reader.generation
+
+    updated, added = add_to_bundle(root, dataset.references, dataset.root, progress=False)
+    assert added == len(dataset.references) - len(first)
+    new = updated.generation
+    assert new.name != old.name and open_generation(root).name == new.name
+    for name, info in old.manifest["files"].items():
+        if "/encoder/" in name or "/keypoints/shard-00000" in name:
+            assert new.manifest["files"][name]["sha256"] == info["sha256"], name
+    assert any("/keypoints/shard-00001" in name for name in new.manifest["files"])
+
+    fresh = RetrievalIndex.open(root)
+    added_refs = [ref for ref in dataset.references if ref.band_id in new_bands]
+    for ref in added_refs:
+        result = fresh.query(read_image(dataset.reference_path(ref)), ref.kind, 3)
+        assert result.candidates[0].band_id == ref.band_id
+    assert add_to_bundle(root, dataset.references, dataset.root, progress=False)[1] == 0
+
+    # The reader opened before the add still answers from its own generation, even after
+    # later writers have pruned that generation away.
+    for _ in range(bundle_module.KEEP_OLD + 1):
+        fresh.save(root)
+    assert not old.path.exists()
+    kind, band_id, image = next(q for q in reference_queries(dataset, 3) if q[1] not in new_bands)
+    assert reader.query(image, kind).candidates[0].band_id == band_id
+    assert len(reader.refs) == len(first)
+
+
+def test_calibration_is_stored_and_used(dataset, built, tmp_path):
+    rng = np.random.default_rng(0)
+    rejectors = {}
+    for kind in built.paths:
+        X = rng.normal(size=(60, 4))  # verified paths: margin, z, log inliers, inlier margin
+        known = np.arange(60) < 40
+        rejectors[kind] = OpenSetRejector(max_known_rejection=0.05).fit(X, known, known & (X[:, 0] > -1))
+    built.rejectors = rejectors
+    try:
+        built.save(tmp_path / "index")
+    finally:
+        built.rejectors = {}
+    opened = RetrievalIndex.open(tmp_path / "index")
+    assert set(opened.rejectors) == {"logo", "album"}
+    assert opened.rejectors["logo"].threshold_ == rejectors["logo"].threshold_
+    kind, _, image = reference_queries(dataset, 1)[0]
+    opened.rejectors[kind].threshold_ = 1.01  # nothing is that sure
+    result = opened.query(image, kind)
+    assert result.verdict == "unknown" and result.band_id is None and result.confidence is not None
+    opened.rejectors[kind].threshold_ = 0.0
+    assert opened.query(image, kind).verdict == "match"
+
+
+def test_build_bundle_calibrates_on_a_held_out_split(small_dataset, tmp_path):
+    report = build_bundle(small_dataset, tmp_path / "index", "tiny", configs=TINY, calibration_split="train",
+                          progress=False)
+    assert set(report.calibration) == {"logo", "album"}
+    opened = RetrievalIndex.open(tmp_path / "index")
+    for kind, outcome in report.calibration.items():
+        assert outcome["calibrated"] == (kind in opened.rejectors)
+        if not outcome["calibrated"]:
+            assert "train split" in outcome["reason"]
+    with pytest.raises(FileExistsError, match="--force"):
+        check_target(tmp_path / "index", force=False)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "file.txt").write_text("not a bundle")
+    with pytest.raises(FileExistsError, match="not an index bundle"):
+        check_target(tmp_path / "other", force=True)
+
+
+def test_writers_take_turns(tmp_path):
+    """The writer lock is exclusive: a second writer on the same root waits (here: fails to
+    take it without blocking) while the first holds it."""
+    import fcntl
+
+    with (GenerationWriter(tmp_path / "index"), open(tmp_path / "index" / bundle_module.LOCK, "a+") as handle,
+          pytest.raises(BlockingIOError)):
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -1,0 +1,128 @@
+"""Search back-ends, the global encoder's persistence and the open-set rejector."""
+
+import numpy as np
+import pytest
+
+from features.local import LocalFeatures
+from features.normalize import l2_normalize
+from matching.encode import GlobalEncoder
+from matching.extract import Extraction, Extractor, gem_pool, polarity_normalised
+from matching.openset import OpenSetRejector, rank_features
+from matching.search import BallTreeSearch, FaissSearch, make_searcher
+
+
+def unit_vectors(n, d, seed=0):
+    return l2_normalize(np.random.default_rng(seed).standard_normal((n, d)).astype(np.float32))
+
+
+def test_balltree_and_faiss_agree_on_a_small_set():
+    gallery, queries = unit_vectors(300, 32), unit_vectors(20, 32, seed=1)
+    tree_sims, tree_rows = BallTreeSearch().fit(gallery).search(queries, 5)
+    flat_sims, flat_rows = FaissSearch(index_type="flat").fit(gallery).search(queries, 5)
+    np.testing.assert_array_equal(tree_rows, flat_rows)
+    np.testing.assert_allclose(tree_sims, flat_sims, atol=1e-5)
+    exact = queries @ gallery.T
+    np.testing.assert_allclose(flat_sims[:, 0], exact.max(axis=1), atol=1e-5)
+
+
+def test_ivf_index_adds_without_retraining_and_survives_serialisation():
+    gallery = unit_vectors(2000, 16)
+    searcher = FaissSearch(index_type="ivf-sq8", nlist=16, nprobe=16).fit(gallery)
+    centroids = searcher.index_.quantizer.reconstruct_n(0, 16).copy()
+    extra = unit_vectors(10, 16, seed=5)
+    searcher.add(extra)
+    assert searcher.n_vectors_ == 2010
+    np.testing.assert_array_equal(searcher.index_.quantizer.reconstruct_n(0, 16), centroids)
+    _, rows = searcher.search(extra, 1)
+    assert rows[:, 0].tolist() == list(range(2000, 2010))
+    restored = FaissSearch.from_bytes(searcher.to_bytes(), nprobe=16)
+    np.testing.assert_array_equal(restored.search(extra, 3)[1], searcher.search(extra, 3)[1])
+
+
+def test_search_validates_inputs():
+    searcher = FaissSearch().fit(unit_vectors(10, 8))
+    with pytest.raises(ValueError):
+        searcher.search(unit_vectors(2, 9), 3)
+    assert searcher.search(unit_vectors(1, 8), 50)[1].shape == (1, 10)  # k capped at the gallery
+    with pytest.raises(ValueError):
+        FaissSearch(index_type="hnsw").fit(unit_vectors(10, 8))
+    with pytest.raises(ValueError):
+        make_searcher("annoy", {})
+
+
+def _extractions(n, seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        sift = LocalFeatures(rng.random((40, 4)).astype(np.float32),
+                             l2_normalize(rng.random((40, 128)).astype(np.float32)))
+        out.append(Extraction(100, 100, sift=sift, gem=l2_normalize(rng.random(64).astype(np.float32))))
+    return out
+
+
+def test_encoder_state_round_trip_gives_identical_vectors():
+    refs, queries = _extractions(30), _extractions(5, seed=1)
+    encoder = GlobalEncoder(parts=["sift_vlad", "gem"], sift_clusters=4, pca_components=16,
+                            sample_size=500).fit(refs)
+    restored = GlobalEncoder.from_state(encoder.get_params(), encoder.state())
+    assert restored.dimension_ == encoder.dimension_ == 16
+    np.testing.assert_allclose(restored.transform(queries), encoder.transform(queries), atol=1e-5)
+    plain = GlobalEncoder(parts=["gem"], pca_components=None).fit(refs)
+    assert GlobalEncoder.from_state(plain.get_params(), plain.state()).dimension_ == 64
+
+
+@pytest.mark.parametrize("params", [{"parts": ["sift_vlad", "gem", "conv5_vlad"]}, {"parts": ["hog"]},
+                                    {"fusion_weight": 2.0}, {"pca_components": 0}])
+def test_encoder_validates_parameters(params):
+    with pytest.raises(ValueError):
+        GlobalEncoder(**params).fit(_extractions(4))
+
+
+def test_extractor_parameters_round_trip_and_are_validated():
+    extractor = Extractor(sift="rootsift", conv5_sizes=(224,), gem_sizes=[224, 320])
+    assert Extractor.from_params(extractor.params()) == extractor
+    with pytest.raises(ValueError, match="unknown"):
+        Extractor.from_params({"sift": "rootsift", "colour": True})
+    for bad in ({"sift": "surf"}, {"gem_sizes": [8]}, {"gem_p": 0.5}, {"sift_keypoints": 0}):
+        with pytest.raises(ValueError):
+            Extractor(**bad)
+
+
+def test_gem_lies_between_mean_and_max_and_polarity_puts_ink_dark():
+    cells = np.array([[1.0, 0.0], [3.0, 4.0]], np.float32)
+    pooled = gem_pool(cells, p=3.0)
+    assert np.all(pooled >= cells.mean(axis=0) - 1e-6) and np.all(pooled <= cells.max(axis=0) + 1e-6)
+    np.testing.assert_allclose(gem_pool(cells, p=1.0), cells.mean(axis=0), rtol=1e-5)
+    light_ink = np.zeros((50, 80), np.uint8)
+    light_ink[20:30, 20:60] = 255
+    normalised = polarity_normalised(light_ink)
+    assert normalised[0, 0] == 255 and normalised[25, 40] == 0
+    dark_ink = 255 - light_ink
+    np.testing.assert_array_equal(polarity_normalised(dark_ink), dark_ink)
+
+
+def test_rank_features_by_hand():
+    # best 0.9, next band 0.6, rest (0.6, 0.5, 0.4): mean 0.5, std 0.0816
+    features = rank_features(np.array([0.9, 0.6, 0.5, 0.4]))
+    assert features[0] == pytest.approx(0.3)
+    assert features[1] == pytest.approx(0.4 / (np.std([0.6, 0.5, 0.4]) + 1e-3))
+    with_inliers = rank_features(np.array([0.9, 0.6, 0.5]), np.array([40, 5, 0]))
+    assert with_inliers[2] == pytest.approx(np.log1p(40))
+    assert with_inliers[3] == pytest.approx(np.log1p(40) - np.log1p(5))
+
+
+def test_rejector_threshold_respects_known_rejection_and_round_trips():
+    rng = np.random.default_rng(0)
+    known = np.r_[np.ones(400, bool), np.zeros(100, bool)]
+    correct = known & (rng.random(500) < 0.95)
+    # Correct answers stand out (large margin and z), the rest do not.
+    X = np.where(correct[:, None], rng.normal([0.3, 6.0], 0.1, (500, 2)), rng.normal([0.05, 2.0], 0.1, (500, 2)))
+    rejector = OpenSetRejector(max_known_rejection=0.1).fit(X, known, correct)
+    accepted = rejector.accept(X)
+    assert np.mean(~accepted[known]) <= 0.1 + 1e-9
+    assert np.mean(~accepted[~known]) > 0.95
+    restored = OpenSetRejector.from_json(rejector.to_json())
+    np.testing.assert_allclose(restored.confidence(X), rejector.confidence(X))
+    assert restored.threshold_ == rejector.threshold_
+    with pytest.raises(ValueError, match="known and of unknown"):
+        OpenSetRejector().fit(X[:400], known[:400], correct[:400])
