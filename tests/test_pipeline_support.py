@@ -27,9 +27,9 @@ from tests.conftest import skip_or_fail
 
 #: Fast stand-ins for the default preset's two paths, same kinds of features.
 TINY_PATHS = {
-    "logo": PathConfig(extractor={"gem_sizes": [224]}, encoder={"parts": ["gem"], "pca_components": None}),
+    "logo": PathConfig(extractor={"gem_sizes": [224]}, encoder={"parts": ["gem"], "projection": None}),
     "album": PathConfig(extractor={"sift": "rootsift", "sift_keypoints": 300, "sift_max_side": 400},
-                        encoder={"parts": ["sift_vlad"], "sift_clusters": 16, "pca_components": None},
+                        encoder={"parts": ["sift_vlad"], "sift_clusters": 16, "projection": None},
                         verify=5, min_inliers=8),
 }
 
