@@ -62,17 +62,17 @@ def _extractions(n, seed=0):
 
 def test_encoder_state_round_trip_gives_identical_vectors():
     refs, queries = _extractions(30), _extractions(5, seed=1)
-    encoder = GlobalEncoder(parts=["sift_vlad", "gem"], sift_clusters=4, pca_components=16,
-                            sample_size=500).fit(refs)
+    encoder = GlobalEncoder(parts=["sift_vlad", "gem"], sift_clusters=4, projection="pca-whiten",
+                            components=16, sample_size=500).fit(refs)
     restored = GlobalEncoder.from_state(encoder.get_params(), encoder.state())
     assert restored.dimension_ == encoder.dimension_ == 16
     np.testing.assert_allclose(restored.transform(queries), encoder.transform(queries), atol=1e-5)
-    plain = GlobalEncoder(parts=["gem"], pca_components=None).fit(refs)
+    plain = GlobalEncoder(parts=["gem"], projection=None).fit(refs)
     assert GlobalEncoder.from_state(plain.get_params(), plain.state()).dimension_ == 64
 
 
 @pytest.mark.parametrize("params", [{"parts": ["sift_vlad", "gem", "conv5_vlad"]}, {"parts": ["hog"]},
-                                    {"fusion_weight": 2.0}, {"pca_components": 0}])
+                                    {"fusion_weight": 2.0}, {"components": 0}])
 def test_encoder_validates_parameters(params):
     with pytest.raises(ValueError):
         GlobalEncoder(**params).fit(_extractions(4))
@@ -116,7 +116,8 @@ def test_rejector_threshold_respects_known_rejection_and_round_trips():
     known = np.r_[np.ones(400, bool), np.zeros(100, bool)]
     correct = known & (rng.random(500) < 0.95)
     # Correct answers stand out (large margin and z), the rest do not.
-    X = np.where(correct[:, None], rng.normal([0.3, 6.0], 0.1, (500, 2)), rng.normal([0.05, 2.0], 0.1, (500, 2)))
+    X = np.where(correct[:, None], rng.normal([0.3, 6.0], 0.1, (500, 2)),
+                 rng.normal([0.05, 2.0], 0.1, (500, 2)))
     rejector = OpenSetRejector(max_known_rejection=0.1).fit(X, known, correct)
     accepted = rejector.accept(X)
     assert np.mean(~accepted[known]) <= 0.1 + 1e-9
