@@ -4,6 +4,8 @@ The design card asks for setup.py; tool configuration (ruff, pytest) lives in
 pyproject.toml. The top-level packages follow ../shared/ARCHITECTURE.md.
 """
 
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
 PACKAGES = ["data", "features", "detector", "matching", "retrieval", "server", "scraper", "kyb"]
@@ -12,7 +14,7 @@ setup(
     name="know-your-bands",
     version="0.1.0",
     description="Name metal bands from real-life photos: detector, VLAD retrieval, band database.",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=Path("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.11,<3.13",
     packages=find_packages(include=[p for name in PACKAGES for p in (name, f"{name}.*")]),

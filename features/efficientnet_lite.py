@@ -90,17 +90,41 @@ def _mbconv(x, spec: StageSpec, stride: int, index: int):
     return x
 
 
+def block_plan() -> list[tuple[int, StageSpec, int]]:
+    """(block index, its stage, its stride) for every MBConv block, in order."""
+    plan = []
+    for spec in STAGES:
+        for repeat in range(spec.repeats):
+            plan.append((len(plan), spec, spec.stride if repeat == 0 else 1))
+    return plan
+
+
+#: Number of MBConv blocks (16 in Lite0).
+NUM_BLOCKS = len(block_plan())
+
+
 def efficientnet_lite0_conv5(normalised):
     """The convolutional trunk on an already normalised tensor; returns the head's output.
 
     The head (1x1 conv to 1280 channels, BN, ReLU6) is the "conv5" map: stride 32.
     """
+    return lite0_top(lite0_trunk(normalised, NUM_BLOCKS), NUM_BLOCKS)
+
+
+def lite0_trunk(normalised, stop_block: int):
+    """The stem and the blocks before `stop_block`: the part a fine-tuned model can freeze."""
     x = _conv_bn(normalised, STEM_CHANNELS, 3, 2, "stem")
-    index = 0
-    for spec in STAGES:
-        for repeat in range(spec.repeats):
-            x = _mbconv(x, spec, spec.stride if repeat == 0 else 1, index)
-            index += 1
+    for index, spec, stride in block_plan()[:stop_block]:
+        x = _mbconv(x, spec, stride, index)
+    return x
+
+
+def lite0_top(features, start_block: int):
+    """The blocks from `start_block` on and the 1280-channel head, on the trunk's output
+    (a tensor or a `keras.Input` of the shape `lite0_trunk(..., start_block)` gives)."""
+    x = features
+    for index, spec, stride in block_plan()[start_block:]:
+        x = _mbconv(x, spec, stride, index)
     return _conv_bn(x, HEAD_CHANNELS, 1, 1, "head")
 
 
@@ -114,18 +138,15 @@ def _checkpoint_layer_names() -> dict[str, str]:
     """Our Keras layer name -> the checkpoint's module prefix."""
     names = {"stem_conv": "_conv_stem", "stem_bn": "_bn0",
              "head_conv": "_conv_head", "head_bn": "_bn1", "predictions": "_fc"}
-    index = 0
-    for spec in STAGES:
-        for _ in range(spec.repeats):
-            prefix = f"_blocks.{index}"
-            if spec.expand != 1:
-                names[f"block{index}_expand_conv"] = f"{prefix}._expand_conv"
-                names[f"block{index}_expand_bn"] = f"{prefix}._bn0"
-            names[f"block{index}_dw_conv"] = f"{prefix}._depthwise_conv"
-            names[f"block{index}_dw_bn"] = f"{prefix}._bn1"
-            names[f"block{index}_project_conv"] = f"{prefix}._project_conv"
-            names[f"block{index}_project_bn"] = f"{prefix}._bn2"
-            index += 1
+    for index, spec, _ in block_plan():
+        prefix = f"_blocks.{index}"
+        if spec.expand != 1:
+            names[f"block{index}_expand_conv"] = f"{prefix}._expand_conv"
+            names[f"block{index}_expand_bn"] = f"{prefix}._bn0"
+        names[f"block{index}_dw_conv"] = f"{prefix}._depthwise_conv"
+        names[f"block{index}_dw_bn"] = f"{prefix}._bn1"
+        names[f"block{index}_project_conv"] = f"{prefix}._project_conv"
+        names[f"block{index}_project_bn"] = f"{prefix}._bn2"
     return names
 
 
@@ -182,12 +203,16 @@ def lite0_imagenet_weights() -> dict[str, tuple[np.ndarray, ...]]:
     return converted
 
 
-def load_lite0_imagenet_weights(model: keras.Model) -> None:
-    """Set every Lite0 layer of `model` that exists (the classifier layer is optional)."""
+def load_lite0_imagenet_weights(model: keras.Model, partial: bool = False) -> None:
+    """Set every Lite0 layer of `model` that exists (the classifier layer is optional).
+
+    A whole backbone must hold every layer; with `partial`, a model built from part of
+    the network (`lite0_trunk`, `lite0_top`) gets the layers it has.
+    """
     weights = lite0_imagenet_weights()
     names = {layer.name for layer in model.layers}
     missing = [name for name in weights if name not in names and name != "predictions"]
-    if missing:
+    if missing and not partial:
         raise ValueError(f"model lacks EfficientNet-Lite0 layers: {missing[:3]} ...")
     for layer in model.layers:
         if layer.name in weights:

@@ -80,3 +80,15 @@ def rescale(image: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
     if image.ndim == 3 and resized.ndim == 2:  # OpenCV drops a single channel axis
         resized = resized[:, :, None]
     return resized, (new_w / width + new_h / height) / 2
+
+
+def polarity_normalised(gray: np.ndarray, border: float = 0.08) -> np.ndarray:
+    """`gray` (uint8, or float in 0..255) inverted when its border is darker than its inside,
+    so that ink on a crop or a reference is dark on light whichever way round it was printed."""
+    height, width = gray.shape
+    by, bx = max(1, int(height * border)), max(1, int(width * border))
+    mask = np.zeros(gray.shape, bool)
+    mask[:by], mask[-by:], mask[:, :bx], mask[:, -bx:] = True, True, True, True
+    if gray[mask].mean() < gray[~mask].mean():
+        return 255 - gray
+    return gray

@@ -16,6 +16,7 @@ COMMANDS = {
     "scrape": "kyb.scrape_cmd:scrape",
     "serve": "kyb.serve_cmd:serve",
     "detector": "kyb.detector_cmd:detector",
+    "descriptor": "kyb.descriptor_cmd:descriptor",
     "index": "kyb.index_cmd:index",
     "match": "kyb.match_cmd:match",
     "eval": "kyb.eval_cmd:eval_group",

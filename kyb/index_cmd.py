@@ -42,6 +42,9 @@ def index():
               help="Dataset folder whose references.csv to index.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Bundle folder to write.")
 @click.option("--preset", type=click.Choice(PRESET_NAMES), default="default", show_default=True)
+@click.option("--preset-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A custom preset instead: JSON {\"name\": ..., \"logo\": {...}, \"album\": {...}} "
+                   "with the fields of matching.presets.PathConfig.")
 @click.option("--calibration-dataset", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Dataset whose held-out split calibrates 'unknown' (default: --dataset).")
 @click.option("--calibration-split", default="val", show_default=True)
@@ -52,14 +55,19 @@ def index():
               show_default=True, help="Share of known crops the calibrated threshold may reject.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing bundle (as a new generation).")
-def build(dataset, out, preset, calibration_dataset, calibration_split, calibration_from,
+def build(dataset, out, preset, preset_file, calibration_dataset, calibration_split, calibration_from,
           max_known_rejection, seed, force):
     """Index a dataset's reference logos and covers, calibrate the open-set threshold, and
     write the bundle atomically."""
     from matching.build import build_bundle
+    from matching.presets import read_preset_file
 
     try:
-        report = build_bundle(dataset, out, preset, force=force, calibration_dataset=calibration_dataset,
+        configs = None
+        if preset_file is not None:
+            preset, configs = read_preset_file(preset_file)
+        report = build_bundle(dataset, out, preset, configs=configs, force=force,
+                              calibration_dataset=calibration_dataset,
                               calibration_from=calibration_from, calibration_split=calibration_split,
                               max_known_rejection=max_known_rejection, seed=seed)
     except (FileExistsError, ValueError, OSError) as exc:

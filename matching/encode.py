@@ -4,7 +4,8 @@ The encoder is where a preset's global descriptor is decided:
 
 - ``sift_vlad``: VLAD of the SIFT/RootSIFT descriptors (the thesis's descriptor);
 - ``conv5_vlad``: VLAD of the Lite0 conv5 cells (the thesis's second descriptor);
-- ``gem``: the GeM-pooled CNN vector of `matching.extract`.
+- ``gem``: the GeM-pooled CNN vector of `matching.extract`;
+- ``learned``: the learned logo descriptor of `features.logo_descriptor`.
 
 One part is used as it is; two are fused by `features.fusion.fuse`. A projection then
 shrinks the result to a compact dimension for the ANN index:
@@ -41,7 +42,9 @@ from features.pca import PcaWhitening
 from features.vlad import VladEncoder
 from matching.extract import Extraction
 
-PARTS = ("sift_vlad", "conv5_vlad", "gem")
+PARTS = ("sift_vlad", "conv5_vlad", "gem", "learned")
+#: Parts that are already one global vector per image: nothing to fit.
+GLOBAL_PARTS = ("gem", "learned")
 PROJECTIONS = (None, "pca", "pca-whiten", "svd")
 
 
@@ -100,7 +103,7 @@ class GlobalEncoder(BaseEstimator, TransformerMixin):
         parts = self._check_params()
         self.vlad_ = {}
         for part in parts:
-            if part != "gem":
+            if part not in GLOBAL_PARTS:
                 source = part.removesuffix("_vlad")
                 self.vlad_[part] = self._vlad(part).fit(_descriptor_sets(extractions, source))
         raw = self._raw(extractions)
@@ -125,10 +128,10 @@ class GlobalEncoder(BaseEstimator, TransformerMixin):
         return projection.components_ if isinstance(projection, TruncatedSVD) else projection.pca_.components_
 
     def _part(self, part: str, extractions: Sequence[Extraction]) -> np.ndarray:
-        if part == "gem":
-            vectors = [extraction.gem for extraction in extractions]
+        if part in GLOBAL_PARTS:
+            vectors = [getattr(extraction, part) for extraction in extractions]
             if any(v is None for v in vectors):
-                raise ValueError("the extractions lack the 'gem' vector this encoder needs")
+                raise ValueError(f"the extractions lack the {part!r} vector this encoder needs")
             return l2_normalize(np.stack(vectors))
         source = part.removesuffix("_vlad")
         return self.vlad_[part].transform(_descriptor_sets(extractions, source))
@@ -172,7 +175,7 @@ class GlobalEncoder(BaseEstimator, TransformerMixin):
         parts = encoder._check_params()
         encoder.vlad_ = {}
         for part in parts:
-            if part == "gem":
+            if part in GLOBAL_PARTS:
                 continue
             centroids = np.asarray(arrays[f"{part}.centroids"], np.float32)
             vlad = encoder._vlad(part)

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from features.images import rescale, to_gray, to_uint8
+from features.images import polarity_normalised, rescale, to_gray, to_uint8
 from features.local import LocalFeatures, extract_sift
 from features.normalize import l2_normalize
 
@@ -43,8 +43,8 @@ class Extraction:
     """The raw material of one image; a part is None when the path does not use it.
 
     `inverted` (queries of paths with ``both_polarities``) holds the SIFT features of the
-    image with its polarity flipped: a crop whose border misleads `polarity_normalised`
-    still meets its reference the right way round in one of the two.
+    image with its polarity flipped (and the same CNN parts): a crop whose border misleads
+    `polarity_normalised` still meets its reference the right way round in one of the two.
     """
 
     width: int
@@ -52,6 +52,7 @@ class Extraction:
     sift: LocalFeatures | None = None
     conv5: LocalFeatures | None = None
     gem: np.ndarray | None = None
+    learned: np.ndarray | None = None
     inverted: Extraction | None = None
 
 
@@ -59,19 +60,6 @@ def gem_pool(cells: np.ndarray, p: float = 3.0, eps: float = 1e-6) -> np.ndarray
     """Generalised mean over the rows of (N, C) non-negative activations: (C,) float32."""
     cells = np.clip(np.asarray(cells, np.float64), eps, None)
     return (np.mean(cells ** p, axis=0) ** (1.0 / p)).astype(np.float32)
-
-
-def polarity_normalised(gray: np.ndarray, border: float = 0.08) -> np.ndarray:
-    """`gray` inverted when its border is darker than its inside, so that ink on a crop or
-    a reference is dark on light whichever way round it was printed."""
-    height, width = gray.shape
-    by, bx = max(1, int(height * border)), max(1, int(width * border))
-    mask = np.zeros(gray.shape, bool)
-    mask[:by], mask[-by:], mask[:, :bx], mask[:, -bx:] = True, True, True, True
-    values = gray.astype(np.float32)
-    if values[mask].mean() < values[~mask].mean():
-        return 255.0 - values
-    return values
 
 
 def _check_sizes(name: str, sizes) -> tuple[int, ...]:
@@ -95,7 +83,9 @@ class Extractor:
     - `polarity`: grayscale inputs (SIFT, grayscale CNN) are first turned dark-ink-on-light
       by `polarity_normalised`, so a white-on-black print meets a black-on-white reference;
     - `both_polarities`: queries (``query=True``) also extract SIFT from the inverted
-      image (`Extraction.inverted`), for crops whose border lies about their polarity.
+      image (`Extraction.inverted`), for crops whose border lies about their polarity;
+    - `learned`: the learned logo descriptor (`features.logo_descriptor`): ``"shipped"``
+      for the model shipped with the package, or the path of a trained model file.
     """
 
     sift: str | None = None
@@ -108,6 +98,7 @@ class Extractor:
     gem_grayscale: bool = True
     polarity: bool = False
     both_polarities: bool = False
+    learned: str | None = None
 
     def __post_init__(self):
         if self.sift not in (None, "sift", "rootsift"):
@@ -125,6 +116,8 @@ class Extractor:
         for name in ("conv5_grayscale", "gem_grayscale", "polarity", "both_polarities"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.learned is not None and (not isinstance(self.learned, str) or not self.learned):
+            raise ValueError(f"learned must be None, 'shipped' or a model path, got {self.learned!r}")
         if self.both_polarities and not (self.sift and self.polarity):
             raise ValueError("both_polarities needs SIFT with polarity=True")
 
@@ -143,23 +136,32 @@ class Extractor:
 
     @property
     def uses_cnn(self) -> bool:
-        return bool(self.conv5_sizes or self.gem_sizes)
+        return bool(self.conv5_sizes or self.gem_sizes or self.learned)
 
     def __call__(self, image: np.ndarray, query: bool = False) -> Extraction:
         """Extract from one RGB (or gray) image, uint8 or float in 0..255; `query` adds the
         inverted-polarity SIFT where the extractor asks for both polarities."""
         height, width = image.shape[:2]
         result = Extraction(width=width, height=height)
+        sift_input = self._gray(image) if self.polarity else image
         if self.sift:
-            sift_input = self._gray(image) if self.polarity else image
             result.sift = self._sift(sift_input)
-            if query and self.both_polarities:
-                result.inverted = Extraction(width, height, sift=self._sift(255.0 - sift_input))
         if self.conv5_sizes:
             result.conv5 = self._conv5(image)
         if self.gem_sizes:
             result.gem = self._gem(image)
+        if self.learned:
+            result.learned = self._learned(image)
+        if query and self.both_polarities:
+            # The CNN parts are shared: they are computed on the normalised image either way.
+            result.inverted = Extraction(width, height, sift=self._sift(255.0 - sift_input),
+                                         conv5=result.conv5, gem=result.gem, learned=result.learned)
         return result
+
+    def _learned(self, image: np.ndarray) -> np.ndarray:
+        from features.logo_descriptor import load_descriptor  # imports TensorFlow: only when needed
+
+        return load_descriptor(None if self.learned == "shipped" else self.learned).embed([image])[0]
 
     def _sift(self, image: np.ndarray) -> LocalFeatures:
         return extract_sift(image, self.sift_keypoints, self.sift_max_side, root=self.sift == "rootsift")

@@ -209,6 +209,8 @@ class RetrievalIndex:
             chosen = [r for r in references if r.kind == kind]
             if not chosen:
                 continue
+            if kind not in configs:
+                raise ValueError(f"the preset has no {kind} path for the {len(chosen)} {kind} references")
             config = configs[kind]
             extractor = Extractor.from_params(config.extractor)
             sizes, per_ref = [], []

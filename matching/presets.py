@@ -17,8 +17,10 @@ default here does not change what an existing bundle does.
 
 from __future__ import annotations
 
+import json
 import numbers
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from matching.encode import GlobalEncoder
 from matching.extract import Extractor
@@ -115,3 +117,21 @@ def preset(name: str) -> dict[str, PathConfig]:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     return PRESETS[name]
+
+
+def read_preset_file(path: str | Path) -> tuple[str, dict[str, PathConfig]]:
+    """A custom preset from JSON: ``{"name": ..., "logo": {...}, "album": {...}}`` where each
+    kind holds `PathConfig` fields; kinds left out are not indexed. ValueError if invalid."""
+    try:
+        values = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not a readable JSON preset ({exc})") from exc
+    if not isinstance(values, dict) or not isinstance(values.get("name"), str):
+        raise ValueError(f"{path}: a preset is a JSON object with a \"name\"")
+    unknown = sorted(set(values) - {"name", *KINDS})
+    if unknown:
+        raise ValueError(f"{path}: unknown key(s) {unknown}")
+    try:
+        return values["name"], {kind: PathConfig.from_dict(values[kind]) for kind in KINDS if kind in values}
+    except TypeError as exc:
+        raise ValueError(f"{path}: {exc}") from exc

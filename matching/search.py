@@ -41,7 +41,14 @@ def _check_vectors(vectors: np.ndarray, dimension: int | None = None) -> np.ndar
 
 
 class BallTreeSearch(BaseEstimator):
-    """Exact Euclidean search with sklearn's BallTree; `leaf_size` as in BallTree."""
+    """Exact Euclidean search with sklearn's BallTree; `leaf_size` as in BallTree.
+
+    Similarities are the exact inner products, recovered from the distances and the
+    vectors' norms: for unit vectors that is ``1 - d**2 / 2``, and a zero vector (an image
+    with no local features) is similar to nothing, as VLAD's docstring promises, instead
+    of being the nearest neighbour (distance 1) of every query whose true match lies
+    further than that.
+    """
 
     def __init__(self, leaf_size: int = 40):
         self.leaf_size = leaf_size
@@ -49,6 +56,7 @@ class BallTreeSearch(BaseEstimator):
     def fit(self, vectors: np.ndarray, y=None) -> BallTreeSearch:
         vectors = _check_vectors(vectors)
         self.tree_ = BallTree(vectors, leaf_size=check_int("leaf_size", self.leaf_size, 1))
+        self.squared_norms_ = np.einsum("ij,ij->i", vectors, vectors)
         self.n_vectors_, self.dimension_ = vectors.shape
         return self
 
@@ -57,8 +65,14 @@ class BallTreeSearch(BaseEstimator):
         check_is_fitted(self, "tree_")
         queries = _check_vectors(queries, self.dimension_)
         k = min(check_int("k", k, 1), self.n_vectors_)
-        distances, rows = self.tree_.query(queries, k=k)
-        return (1.0 - distances ** 2 / 2.0).astype(np.float32), rows.astype(np.int64)
+        # Zero vectors may crowd the nearest k: ask for as many more as there are.
+        degenerate = int(np.count_nonzero(self.squared_norms_ < 1e-12))
+        distances, rows = self.tree_.query(queries, k=min(k + degenerate, self.n_vectors_))
+        query_norms = np.einsum("ij,ij->i", queries, queries)[:, None]
+        similarities = (query_norms + self.squared_norms_[rows] - distances ** 2) / 2.0
+        order = np.argsort(-similarities, axis=1, kind="stable")[:, :k]
+        return (np.take_along_axis(similarities, order, axis=1).astype(np.float32),
+                np.take_along_axis(rows, order, axis=1).astype(np.int64))
 
 
 class FaissSearch(BaseEstimator):

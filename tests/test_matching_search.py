@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
+from features.images import polarity_normalised
 from features.local import LocalFeatures
 from features.normalize import l2_normalize
 from matching.encode import GlobalEncoder
-from matching.extract import Extraction, Extractor, gem_pool, polarity_normalised
+from matching.extract import Extraction, Extractor, gem_pool
 from matching.openset import OpenSetRejector, rank_features
 from matching.search import BallTreeSearch, FaissSearch, make_searcher
 
@@ -23,6 +24,19 @@ def test_balltree_and_faiss_agree_on_a_small_set():
     np.testing.assert_allclose(tree_sims, flat_sims, atol=1e-5)
     exact = queries @ gallery.T
     np.testing.assert_allclose(flat_sims[:, 0], exact.max(axis=1), atol=1e-5)
+
+
+def test_balltree_similarity_is_the_inner_product_so_a_zero_vector_matches_nothing():
+    # A reference without local features encodes as zero: at distance 1 from every unit
+    # query it would be the nearest neighbour of any query whose match has cosine < 0.5.
+    rng = np.random.default_rng(3)
+    references = l2_normalize(rng.normal(size=(20, 16)).astype(np.float32))
+    references[5] = 0.0
+    query = l2_normalize(references[7] + 1.6 * l2_normalize(rng.normal(size=16).astype(np.float32)))
+    similarities, rows = BallTreeSearch().fit(references).search(query[None], k=3)
+    assert rows[0, 0] == 7 and 5 not in rows[0]
+    np.testing.assert_allclose(similarities[0], references[rows[0]] @ query, atol=1e-5)
+    assert float(references[7] @ query) < 0.5  # the case where distance 1 would have won
 
 
 def test_ivf_index_adds_without_retraining_and_survives_serialisation():

@@ -60,15 +60,6 @@ def real_pipeline(bundle, database):
     pipeline.close()
 
 
-#: Known failure, left visible rather than hidden: in a clean checkout with a fresh virtual
-#: environment the committed pipeline names no cover band for the tiny index, while the same
-#: checks passed against the uncommitted matching/ work they were written beside. The index
-#: alone ranks and accepts those covers correctly in both environments (checked by hand), so
-#: the fault lies between matching and the result JSON. Open in issue 6.
-KNOWN_CLEAN_CHECKOUT_FAILURE = pytest.mark.xfail(
-    reason="committed pipeline names no cover band in a clean checkout; open in issue 6", strict=False)
-
-
 def test_crop_box_adds_the_margin_and_stays_inside_the_image():
     assert crop_box((10, 20, 110, 70), 200, 100, 0.1) == (0, 15, 120, 75)
     assert crop_box((150, 60, 200, 100), 200, 100, 0.2) == (140, 52, 200, 100)
@@ -84,7 +75,6 @@ def test_keep_detections_drops_weak_boxes_and_cross_kind_duplicates_and_caps_the
     assert all(d.kind == "logo" for d in kept)
 
 
-@KNOWN_CLEAN_CHECKOUT_FAILURE
 def test_result_follows_the_openapi_schema_and_names_the_annotated_covers(oracle_pipeline, small_dataset):
     dataset = load_dataset(small_dataset)
     validator = schema_validator("IdentifyResult")
@@ -118,7 +108,6 @@ def test_bands_are_deduplicated_best_score_first_and_only_from_matches(oracle_pi
             assert detection["kind"] == "album" or not album  # titles only for covers
 
 
-@KNOWN_CLEAN_CHECKOUT_FAILURE
 def test_real_detector_finds_a_known_band_in_a_generated_photo(real_pipeline, small_dataset):
     dataset = load_dataset(small_dataset)
     validator = schema_validator("IdentifyResult")
@@ -145,7 +134,6 @@ def test_load_identifier_is_what_kyb_serve_gets(bundle, database, monkeypatch, t
         identifier.close()
 
 
-@KNOWN_CLEAN_CHECKOUT_FAILURE
 def test_server_end_to_end_with_the_real_pipeline(real_pipeline, small_dataset, database):
     from server.app import create_app
 

@@ -15,7 +15,8 @@ def cover() -> np.ndarray:
 
 
 def warp(image: np.ndarray, homography: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    return cv2.warpPerspective(image, homography, size, borderMode=cv2.BORDER_CONSTANT, borderValue=(40, 40, 40))
+    return cv2.warpPerspective(image, homography, size, borderMode=cv2.BORDER_CONSTANT,
+                               borderValue=(40, 40, 40))
 
 
 def test_accepts_a_warped_copy_and_rejects_an_unrelated_image(cover):

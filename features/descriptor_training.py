@@ -1,0 +1,230 @@
+"""Training the logo descriptor: synthetic renditions, a proxy-based metric loss, and a
+held-out check each epoch.
+
+Why this recipe:
+- Data: logos designed by the generator (data/logos.py) from a seed of their own, so no
+  training logo is a logo of an evaluation dataset; per logo, its clean reference, a
+  lightly augmented copy (data/augment.py) and `renditions` printed-and-photographed
+  crops (data/renditions.py). ../shared/real is never used here.
+- Loss: contrastive against references (N-pair / InfoNCE): each rendition in a batch
+  must pick its own logo's reference among the batch's references, which is exactly the
+  query-time task. A proxy loss (one learned vector per logo) was tried first and did
+  not learn with 1,800 logos: each proxy is pulled by its own views only a few times
+  an epoch and pushed by everyone else's, so the proxies drift away from the data.
+- Cost: the frozen trunk is run once per view and cached (float16); only the top is
+  trained, over that cache, so an epoch costs the top alone. A GPU, when TensorFlow sees
+  one, is used by Keras without any change here.
+- Selection: after each epoch, top-1 of held-out logos' renditions against their
+  references; the best epoch's weights are kept.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+from tqdm import tqdm
+
+from features.logo_descriptor import DescriptorConfig, LogoDescriptor, prepare
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """`designs` logos (of which `val_designs` held out), `renditions` rendered views of
+    each; `epochs` passes over the training logos, `logos_per_batch` logos per step with
+    `views_per_logo` views each (its reference and others), at `learning_rate` (Adam,
+    cosine decay); `temperature` of the contrastive softmax."""
+
+    designs: int = 2000
+    val_designs: int = 200
+    renditions: int = 8
+    epochs: int = 20
+    logos_per_batch: int = 64
+    views_per_logo: int = 4
+    learning_rate: float = 3e-4
+    temperature: float = 0.05
+    seed: int = 0
+    workers: int = 2
+
+    def __post_init__(self):
+        for name, minimum in (("designs", 2), ("val_designs", 1), ("renditions", 1), ("epochs", 1),
+                              ("logos_per_batch", 2), ("views_per_logo", 2), ("workers", 1)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+                raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        if self.val_designs >= self.designs:
+            raise ValueError(f"val_designs ({self.val_designs}) must be fewer than designs ({self.designs})")
+        if self.logos_per_batch > self.designs - self.val_designs:
+            raise ValueError(f"logos_per_batch ({self.logos_per_batch}) exceeds the "
+                             f"{self.designs - self.val_designs} training logos")
+        if self.views_per_logo > self.renditions + 2:
+            raise ValueError(f"views_per_logo ({self.views_per_logo}) exceeds the {self.renditions + 2} "
+                             "views of a logo")
+        for name in ("learning_rate", "temperature"):
+            if not isinstance(getattr(self, name), (int, float)) or getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be a positive number, got {getattr(self, name)!r}")
+
+
+#: Offset of the training logos' seeds, far from any `kyb synth --seed` a user picks.
+SEED_OFFSET = 7_000_003
+
+
+def render_views(seed: int, index: int, renditions: int) -> np.ndarray:
+    """The prepared views of training logo `index`: (2 + renditions, *INPUT_SHAPE) uint8,
+    its reference first, then an augmented copy, then the renditions."""
+    from data.augment import augment_reference
+    from data.imaging import to_uint8
+    from data.logos import design_logo, render_reference
+    from data.names import band_name
+    from data.renditions import render_print
+
+    rng = np.random.default_rng([SEED_OFFSET + seed, index])
+    reference = render_reference(design_logo(band_name(rng), rng), rng)
+    views = [reference, augment_reference(reference, rng)]
+    reference = to_uint8(reference)
+    views = [to_uint8(view) for view in views] + [render_print(reference, rng) for _ in range(renditions)]
+    return np.stack([prepare(view) for view in views])
+
+
+def _render_task(task: tuple[int, int, int]) -> np.ndarray:
+    return render_views(*task)
+
+
+def render_training_set(config: TrainingConfig, progress: bool = True) -> np.ndarray:
+    """(designs, 2 + renditions, *INPUT_SHAPE) uint8 views, rendered on `workers` processes."""
+    tasks = [(config.seed, index, config.renditions) for index in range(config.designs)]
+    bar = {"total": len(tasks), "desc": "rendering logos", "unit": "logo", "disable": not progress}
+    if config.workers == 1:
+        return np.stack([_render_task(task) for task in tqdm(tasks, **bar)])
+    # spawn, not fork: a forked child deadlocks on the parent's OpenCV thread pool.
+    with multiprocessing.get_context("spawn").Pool(config.workers) as pool:
+        return np.stack(list(tqdm(pool.imap(_render_task, tasks, chunksize=8), **bar)))
+
+
+class ViewBatches(keras.utils.PyDataset):
+    """Batches of `logos_per_batch` logos, each as its reference view followed by
+    `views_per_logo - 1` of its other views drawn at random; a new order every epoch."""
+
+    def __init__(self, features: np.ndarray, logos_per_batch: int, views_per_logo: int, seed: int):
+        super().__init__()
+        self.features, self.logos_per_batch, self.views_per_logo = features, logos_per_batch, views_per_logo
+        self.rng = np.random.default_rng(seed)
+        self.on_epoch_end()
+
+    def __len__(self):
+        return len(self.features) // self.logos_per_batch
+
+    def on_epoch_end(self):
+        self.order = self.rng.permutation(len(self.features))
+
+    def __getitem__(self, index):
+        logos = self.order[index * self.logos_per_batch:(index + 1) * self.logos_per_batch]
+        others = np.stack([self.rng.choice(np.arange(1, self.features.shape[1]), self.views_per_logo - 1,
+                                           replace=False) for _ in logos])
+        views = np.concatenate([np.zeros((len(logos), 1), np.int64), others], axis=1)
+        batch = self.features[logos[:, None], views].astype(np.float32)
+        return batch.reshape(-1, *batch.shape[2:]), np.repeat(logos, self.views_per_logo)
+
+
+def reference_contrastive_loss(views_per_logo: int, temperature: float):
+    """Each non-reference view of a batch must pick its own logo's reference among the
+    batch's references: cross-entropy over ``cos / temperature`` (an N-pair/InfoNCE loss
+    whose gallery is the references, as at query time)."""
+
+    def loss(labels, embeddings):
+        grouped = keras.ops.reshape(embeddings, (-1, views_per_logo, keras.ops.shape(embeddings)[-1]))
+        references, queries = grouped[:, 0], grouped[:, 1:]
+        logits = keras.ops.einsum("pkd,qd->pkq", queries, references) / temperature
+        targets = keras.ops.broadcast_to(keras.ops.arange(keras.ops.shape(grouped)[0])[:, None],
+                                         keras.ops.shape(logits)[:2])
+        return keras.ops.mean(keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True))
+
+    return loss
+
+
+def top1_against_references(descriptor: LogoDescriptor, features: np.ndarray) -> float:
+    """Share of rendition views (index >= 2) whose nearest reference view (index 0) among
+    all logos of `features` (logos, views, *trunk shape) is their own."""
+    logos, views = features.shape[:2]
+    flat = features.reshape(logos * views, *features.shape[2:]).astype(np.float32)
+    embeddings = np.asarray(descriptor.top.predict(flat, batch_size=256, verbose=0)).reshape(logos, views, -1)
+    similarities = np.einsum("qvd,gd->qvg", embeddings[:, 2:], embeddings[:, 0])
+    return float(np.mean(similarities.argmax(axis=2) == np.arange(logos)[:, None]))
+
+
+class _KeepBest(keras.callbacks.Callback):
+    """Score the held-out logos after each epoch; remember the best epoch's top weights."""
+
+    def __init__(self, descriptor: LogoDescriptor, held_out: np.ndarray, log):
+        super().__init__()
+        self.descriptor, self.held_out, self.log = descriptor, held_out, log
+        self.best, self.best_weights, self.history = -1.0, None, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        score = top1_against_references(self.descriptor, self.held_out)
+        self.history.append({"epoch": epoch + 1, "loss": float((logs or {}).get("loss", np.nan)),
+                             "val_top1": score})
+        self.log(f"epoch {epoch + 1}: loss {self.history[-1]['loss']:.3f}, held-out top-1 {score:.3f}")
+        if score > self.best:
+            self.best, self.best_weights = score, self.descriptor.top.get_weights()
+
+
+def trunk_feature_set(descriptor: LogoDescriptor, config: TrainingConfig, cache: Path | None = None,
+                      progress: bool = True) -> np.ndarray:
+    """(logos, views, *trunk shape) float16 trunk outputs of the rendered training set.
+
+    With `cache`, they are read from there when an earlier run with the same rendering
+    and trunk wrote them, and written there otherwise, so a second training run (another
+    learning rate, more epochs, or one restarted after being killed) skips rendering.
+    """
+    key = {"seed": config.seed, "designs": config.designs, "renditions": config.renditions,
+           "trainable_from": descriptor.config.trainable_from}
+    name = "trunk-" + "-".join(f"{k}{v}" for k, v in key.items()) + ".npy"
+    if cache is not None and (Path(cache) / name).is_file():
+        return np.load(Path(cache) / name)
+    views = render_training_set(config, progress)
+    logos, per_logo = views.shape[:2]
+    flat_views = views.reshape(logos * per_logo, *views.shape[2:])
+    chunks = range(0, len(flat_views), 256)
+    features = np.concatenate([descriptor.trunk_features(flat_views[start:start + 256])
+                               for start in tqdm(chunks, desc="trunk features", unit="batch",
+                                                 disable=not progress)])
+    features = features.reshape(logos, per_logo, *features.shape[1:])
+    if cache is not None:
+        Path(cache).mkdir(parents=True, exist_ok=True)
+        partial = Path(cache) / (name + ".partial")
+        with open(partial, "wb") as handle:
+            np.save(handle, features)
+        partial.replace(Path(cache) / name)
+    return features
+
+
+def train_descriptor(config: TrainingConfig, descriptor_config: DescriptorConfig | None = None,
+                     cache: Path | None = None, progress: bool = True,
+                     log=print) -> tuple[LogoDescriptor, dict]:
+    """Render, cache the trunk, fit the top; returns the descriptor at its best held-out
+    epoch and a report (configuration, per-epoch loss and held-out top-1, the untrained
+    network's held-out top-1 for comparison). `cache`: see `trunk_feature_set`."""
+    keras.utils.set_random_seed(config.seed)
+    descriptor = LogoDescriptor(descriptor_config)
+    features = trunk_feature_set(descriptor, config, cache, progress)
+    logos, per_logo = features.shape[:2]
+    train, held_out = features[:-config.val_designs], features[-config.val_designs:]
+    baseline = top1_against_references(descriptor, held_out)
+    log(f"untrained (ImageNet) held-out top-1 {baseline:.3f}")
+
+    batches = ViewBatches(train, config.logos_per_batch, config.views_per_logo, config.seed)
+    descriptor.top.compile(
+        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(
+            config.learning_rate, config.epochs * len(batches)), clipnorm=1.0),
+        loss=reference_contrastive_loss(config.views_per_logo, config.temperature))
+    keep_best = _KeepBest(descriptor, held_out, log)
+    descriptor.top.fit(batches, epochs=config.epochs, callbacks=[keep_best], verbose=1 if progress else 0)
+    descriptor.top.set_weights(keep_best.best_weights)
+    report = {"training": asdict(config), "descriptor": asdict(descriptor.config),
+              "views": int(logos * per_logo), "untrained_val_top1": baseline,
+              "best_val_top1": keep_best.best, "epochs": keep_best.history}
+    return descriptor, report
