@@ -21,6 +21,7 @@ Why this recipe:
 from __future__ import annotations
 
 import multiprocessing
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -208,6 +209,7 @@ def train_descriptor(config: TrainingConfig, descriptor_config: DescriptorConfig
     """Render, cache the trunk, fit the top; returns the descriptor at its best held-out
     epoch and a report (configuration, per-epoch loss and held-out top-1, the untrained
     network's held-out top-1 for comparison). `cache`: see `trunk_feature_set`."""
+    started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
     descriptor = LogoDescriptor(descriptor_config)
     features = trunk_feature_set(descriptor, config, cache, progress)
@@ -226,5 +228,6 @@ def train_descriptor(config: TrainingConfig, descriptor_config: DescriptorConfig
     descriptor.top.set_weights(keep_best.best_weights)
     report = {"training": asdict(config), "descriptor": asdict(descriptor.config),
               "views": int(logos * per_logo), "untrained_val_top1": baseline,
-              "best_val_top1": keep_best.best, "epochs": keep_best.history}
+              "best_val_top1": keep_best.best, "epochs": keep_best.history,
+              "seconds": round(time.perf_counter() - started, 1)}
     return descriptor, report

@@ -8,10 +8,11 @@ default here does not change what an existing bundle does.
 
 - ``thesis``: the 2018 thesis, runnable as it was: SIFT (not RootSIFT), VLAD k=512 with
   global L2 only (65,536-D), exact BallTree search, no verification.
-- ``default``: covers by RootSIFT-VLAD (intra-normalised, signed square root) fused
-  with Lite0 conv5-VLAD, PCA-whitened to 256-D (1 KiB) in faiss, the shortlist re-ranked
-  by RANSAC verification; logos by a grayscale GeM-pooled Lite0 vector at two sizes,
-  averaged over augmented copies of each reference, PCA-whitened to 256-D in faiss.
+- ``default``: covers by RootSIFT-VLAD (k=64, intra-normalised, signed square root)
+  fused with a colour GeM-pooled Lite0 vector, SVD-projected to 512-D in an SQ8 faiss
+  index (about 0.5 KiB a reference), the best 20 re-ranked by RANSAC verification;
+  logos by the learned logo descriptor (256-D, features/logo_descriptor.py) in faiss,
+  the best 30 verified with RootSIFT of both polarities.
   BENCHMARKS.md ("Retrieval (issue 3)") has the measurements behind these choices.
 """
 
@@ -91,12 +92,15 @@ THESIS_PATH = PathConfig(
 PRESETS: dict[str, dict[str, PathConfig]] = {
     "thesis": {"logo": THESIS_PATH, "album": THESIS_PATH},
     "default": {
+        # Printed logos: the learned descriptor (features/logo_descriptor.py) finds the
+        # shortlist; RootSIFT verification (both polarities) promotes a candidate only on
+        # clear geometric evidence, which clean or own-colour prints still give.
         "logo": PathConfig(
-            extractor={"sift": "rootsift", "sift_keypoints": 1000, "sift_max_side": 640,
-                       "polarity": True, "both_polarities": True},
-            encoder={"parts": ["sift_vlad"], "sift_clusters": 256, "projection": "svd", "components": 512},
+            extractor={"learned": "shipped", "sift": "rootsift", "sift_keypoints": 1000,
+                       "sift_max_side": 640, "polarity": True, "both_polarities": True},
+            encoder={"parts": ["learned"], "projection": None},
             searcher="faiss",
-            verify=20,
+            verify=30,
             min_inliers=8,
         ),
         "album": PathConfig(

@@ -1,0 +1,125 @@
+"""Retrieval evaluation: the metrics by hand, the report on a generated dataset, the real
+sets' folders, and the commands (`kyb index`, `kyb match`, `kyb eval retrieval`) as a user
+runs them."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict
+
+import pytest
+
+from data.dataset import load_dataset
+from matching.crops import GroundTruthCrop, ground_truth_crops
+from matching.evaluate import Outcome, evaluate_retrieval, kind_metrics
+from matching.index import Candidate, MatchResult
+from tests.conftest import REPO_ROOT, shared_path
+from tests.test_index import TINY
+
+
+def outcome(band_id, answers, verdict="match", kind="logo", milliseconds=10.0):
+    crop = GroundTruthCrop("photo", kind, (0, 0, 10, 10), band_id, None, False)
+    candidates = [Candidate(i, band, None, 0.5) for i, band in enumerate(answers)]
+    return Outcome(crop, MatchResult(kind, candidates, verdict, 0.5), milliseconds)
+
+
+def test_metrics_by_hand():
+    outcomes = [
+        outcome(1, [1, 2, 3], milliseconds=10),                        # known, top-1
+        outcome(2, [1, 3, 4, 5, 6, 2], milliseconds=20),               # known, rank 6: top-10 only
+        outcome(3, [1, 2], verdict="unknown", milliseconds=30),        # known, missed and rejected
+        outcome(0, [1, 2], verdict="unknown", milliseconds=40),        # unknown, rejected
+        outcome(0, [4, 1], verdict="match", milliseconds=50),          # unknown, accepted
+    ]
+    metrics = kind_metrics(outcomes)
+    assert (metrics["known"], metrics["unknown"]) == (3, 2)
+    assert metrics["top1"] == pytest.approx(1 / 3, abs=1e-4)
+    assert metrics["top5"] == pytest.approx(1 / 3, abs=1e-4)
+    assert metrics["top10"] == pytest.approx(2 / 3, abs=1e-4)
+    assert metrics["known_rejected"] == pytest.approx(1 / 3, abs=1e-4)
+    assert metrics["unknown_recall"] == 0.5            # 1 of the 2 unknown crops rejected
+    assert metrics["unknown_precision"] == 0.5         # 1 of the 2 rejections was an unknown band
+    assert metrics["accepted_correct"] == pytest.approx(1 / 3, abs=1e-4)
+    assert metrics["latency_ms_p50"] == 30.0
+
+
+def kyb(*args, timeout=300):
+    env = {**os.environ, "KYB_NO_PROGRESS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-m", "kyb", *map(str, args)], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def cli_bundle(small_dataset, tmp_path_factory):
+    """A bundle built by `kyb index build` with a custom tiny preset file."""
+    folder = tmp_path_factory.mktemp("cli")
+    preset = folder / "tiny.json"
+    preset.write_text(json.dumps({"name": "tiny", **{kind: asdict(config) for kind, config in TINY.items()}}))
+    index = folder / "index"
+    built = kyb("index", "build", "--dataset", small_dataset, "--out", index, "--preset-file", preset,
+                "--calibration-split", "train")
+    assert built.returncode == 0, built.stderr
+    assert "preset tiny, 26 references (12 logos, 14 covers)" in built.stdout
+    assert "threshold" in built.stdout or "not calibrated" in built.stdout
+    return index
+
+
+def test_evaluation_report_on_a_generated_dataset(small_dataset, cli_bundle):
+    report = evaluate_retrieval(small_dataset, {"tiny": cli_bundle}, split="train", progress=False)
+    assert report["crops"] == len(ground_truth_crops(load_dataset(small_dataset), "train"))
+    result = report["results"]["tiny"]
+    assert set(result["metrics"]) == {"logo", "album", "all"}
+    for metrics in result["metrics"].values():
+        assert 0 <= metrics["top1"] <= metrics["top5"] <= metrics["top10"] <= 1
+        assert metrics["latency_ms_p50"] <= metrics["latency_ms_p95"]
+    assert result["metrics"]["all"]["crops"] == report["crops"]
+    facts = result["index"]
+    assert facts["references"] == 26 and facts["bytes_per_reference"]["search"] > 0
+    assert facts["build"]["references_per_second"] > 0
+
+
+@pytest.mark.parametrize("name, kind", [("smvs-dvd-canon", "album"), ("flickrlogos27-half", "logo")])
+def test_real_sets_give_ground_truth_crops(name, kind):
+    dataset = load_dataset(shared_path("real", name))
+    crops = ground_truth_crops(dataset, "test")
+    assert len(crops) > 90 and {crop.kind for crop in crops} == {kind}
+    assert all(crop.known for crop in crops)  # the real sets have no open-set objects
+    assert {crop.band_id for crop in crops} <= {ref.band_id for ref in dataset.references}
+
+
+def test_commands_end_to_end(small_dataset, cli_bundle, tmp_path):
+    index = tmp_path / "index"
+    shutil.copytree(cli_bundle, index)
+    info = kyb("index", "info", "--index", index, "--json")
+    assert info.returncode == 0, info.stderr
+    assert json.loads(info.stdout)["counts"]["references"] == 26
+
+    dataset = load_dataset(small_dataset)
+    logo = next(ref for ref in dataset.references if ref.kind == "logo")
+    matched = kyb("match", dataset.reference_path(logo), "--index", index, "--kind", "logo", "--json")
+    assert matched.returncode == 0, matched.stderr
+    answer = json.loads(matched.stdout)
+    assert answer["matches"][0]["band_id"] == logo.band_id and answer["verdict"] in ("match", "unknown")
+
+    figures = tmp_path / "figures.json"
+    evaluated = kyb("eval", "retrieval", "--dataset", small_dataset, "--index", index, "--split", "train",
+                    "--json", figures)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "top-1" in evaluated.stdout and "tiny" in evaluated.stdout
+    assert json.loads(figures.read_text())["results"]["tiny"]["metrics"]["all"]["crops"] > 0
+
+    added = kyb("index", "add", "--index", index, "--references", small_dataset / "references.csv")
+    assert added.returncode == 0, added.stderr
+    assert "added 0 reference(s)" in added.stdout
+
+    manifest = next(index.glob("gen-*/manifest.json"))
+    manifest.write_bytes(manifest.read_bytes().replace(b'"tiny"', b'"tinz"'))
+    broken = kyb("match", dataset.reference_path(logo), "--index", index)
+    assert broken.returncode != 0 and "checksum mismatch" in broken.stderr
+
+
+def test_eval_group_lists_its_subcommands():
+    listed = kyb("eval", "--help")
+    assert listed.returncode == 0 and "retrieval" in listed.stdout
