@@ -78,7 +78,15 @@ def _latin_family(path: Path) -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def available_fonts() -> tuple[FontFace, ...]:
-    """All usable faces, sorted by path so that a seed picks the same face every run."""
+    """All usable faces, one per file name, sorted by file name so that a seed picks the
+    same face every run and on every install.
+
+    Not by full path: matplotlib's DejaVu lives inside the virtual environment, and
+    sorting by path put it before or after the system fonts depending on where the
+    environment was created (/tmp/... or /work/...), so the same seed drew different
+    fonts, and different datasets, in two checkouts. A file present both in the system
+    and in matplotlib is taken from the system.
+    """
     faces = []
     for path in _candidate_files() + _bundled_fallbacks():
         lowered = path.name.lower()
@@ -89,8 +97,10 @@ def available_fonts() -> tuple[FontFace, ...]:
             continue
         blackletter = any(hint in str(path).lower() for hint in BLACKLETTER_HINTS)
         faces.append(FontFace(str(path), family, blackletter))
-    unique = {face.path: face for face in faces}
-    return tuple(unique[p] for p in sorted(unique))
+    unique: dict[str, FontFace] = {}
+    for face in faces:  # system fonts come first, matplotlib's fallbacks last
+        unique.setdefault(Path(face.path).name, face)
+    return tuple(unique[name] for name in sorted(unique))
 
 
 def load_font(face: FontFace | None, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:

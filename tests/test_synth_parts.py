@@ -1,5 +1,7 @@
 """Parts of the generator: fonts, names, logo designs, covers, augmentation, composition."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -20,6 +22,25 @@ def test_fonts_are_found_and_each_draws_latin_letters():
     assert faces, "matplotlib's DejaVu fonts are always there"
     assert all(face.family for face in faces)
     assert fonts.pick_font(rng(1)) == fonts.pick_font(rng(1))
+
+
+def test_font_order_does_not_depend_on_where_the_environment_lives(monkeypatch, tmp_path):
+    # matplotlib's DejaVu sits inside the virtual environment; its path must not decide
+    # the order, or one seed draws different fonts in two checkouts.
+    faces = fonts.available_fonts()
+    names = [Path(face.path).name for face in faces]
+    assert names == sorted(set(names))
+    moved = tmp_path / "zzz-env"
+    moved.mkdir()
+    bundled = fonts._bundled_fallbacks()
+    for path in bundled:
+        (moved / path.name).write_bytes(path.read_bytes())
+    monkeypatch.setattr(fonts, "_bundled_fallbacks", lambda: sorted(moved.glob("*.ttf")))
+    fonts.available_fonts.cache_clear()
+    try:
+        assert [Path(face.path).name for face in fonts.available_fonts()] == names
+    finally:
+        fonts.available_fonts.cache_clear()
 
 
 def test_logos_render_without_any_font_on_the_machine(monkeypatch):
