@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-PRESET_NAMES = ("thesis", "default")
+PRESET_NAMES = ("thesis", "imagenet-cnn", "default")
 
 
 def echo_calibration(calibration: dict) -> None:

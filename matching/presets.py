@@ -8,6 +8,9 @@ default here does not change what an existing bundle does.
 
 - ``thesis``: the 2018 thesis, runnable as it was: SIFT (not RootSIFT), VLAD k=512 with
   global L2 only (65,536-D), exact BallTree search, no verification.
+- ``imagenet-cnn``: the off-the-shelf baseline: ImageNet Lite0 conv5, GeM-pooled (grayscale
+  for logos, colour for covers), in faiss, no verification, nothing trained by us. It
+  measures what the learned descriptor and the verification add.
 - ``default``: covers by RootSIFT-VLAD (k=64, intra-normalised, signed square root)
   fused with a colour GeM-pooled Lite0 vector, SVD-projected to 512-D in an SQ8 faiss
   index (about 0.5 KiB a reference), the best 20 re-ranked by RANSAC verification;
@@ -91,6 +94,12 @@ THESIS_PATH = PathConfig(
 
 PRESETS: dict[str, dict[str, PathConfig]] = {
     "thesis": {"logo": THESIS_PATH, "album": THESIS_PATH},
+    "imagenet-cnn": {
+        "logo": PathConfig(extractor={"gem_sizes": [224, 448], "polarity": True},
+                           encoder={"parts": ["gem"], "projection": None}, searcher="faiss"),
+        "album": PathConfig(extractor={"gem_sizes": [320], "gem_grayscale": False},
+                            encoder={"parts": ["gem"], "projection": None}, searcher="faiss"),
+    },
     "default": {
         # Printed logos: the learned descriptor (features/logo_descriptor.py) finds the
         # shortlist; RootSIFT verification (both polarities) promotes a candidate only on
