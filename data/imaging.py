@@ -109,6 +109,13 @@ def resize_to(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(image, (max(1, width), max(1, height)), interpolation=interpolation)
 
 
+def worn_print(alpha: np.ndarray, rng: np.random.Generator, faded: float = 0.75) -> np.ndarray:
+    """A print's ink `alpha` worn: cracks through 2-15% of it and an overall fade to
+    between `faded` and full strength, as on an old shirt or poster."""
+    cracks = rng.random(alpha.shape).astype(np.float32) > rng.uniform(0.02, 0.15)
+    return alpha * cracks * rng.uniform(faded, 1.0)
+
+
 def soft_blur(mask: np.ndarray, sigma: float) -> np.ndarray:
     """A wide Gaussian blur of a single-channel mask, computed at reduced resolution.
 

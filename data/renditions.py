@@ -19,7 +19,15 @@ import numpy as np
 from data.art import artwork, fabric_texture, wall_texture
 from data.compose import Sheet, cloth_warp
 from data.degrade import camera, jpeg_quality
-from data.imaging import blend, contrasting_colour, random_colour, resize_to, tight_box, to_float
+from data.imaging import (
+    blend,
+    contrasting_colour,
+    random_colour,
+    resize_to,
+    tight_box,
+    to_float,
+    worn_print,
+)
 from data.scenes import SHIRT_COLOURS
 
 #: Share of the shorter reference side taken as its border when finding the background.
@@ -80,8 +88,8 @@ def _print(mask: np.ndarray, colours: np.ndarray, canvas: np.ndarray, x: int, y:
         grown = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
         region[:] = blend(region, np.broadcast_to(contrasting_colour(rng, ink.reshape(-1, 3).mean(0)),
                                                   region.shape), grown)
-    if rng.random() < 0.35:  # worn print: cracks and fading
-        mask = mask * (rng.random(mask.shape) > rng.uniform(0.02, 0.15)) * rng.uniform(0.7, 1.0)
+    if rng.random() < 0.35:
+        mask = worn_print(mask, rng, faded=0.7)
     region[:] = blend(region, ink, mask.astype(np.float32))
 
 

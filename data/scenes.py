@@ -25,6 +25,7 @@ from data.imaging import (
     tight_box,
     to_float,
     to_uint8,
+    worn_print,
 )
 
 SHIRT_COLOURS = ((0.05, 0.05, 0.05), (0.05, 0.05, 0.05), (0.05, 0.05, 0.05), (0.85, 0.85, 0.82),
@@ -51,9 +52,8 @@ def _logo_patch(item: Item, width: int, rng: np.random.Generator,
         rgb = own_colours
     else:
         rgb = fill((height, width), contrasting_colour(rng, background))
-    if rng.random() < 0.4:  # worn print: cracks and fading
-        cracks = rng.random((height, width)).astype(np.float32) > rng.uniform(0.02, 0.15)
-        alpha = alpha * cracks * rng.uniform(0.75, 1.0)
+    if rng.random() < 0.4:
+        alpha = worn_print(alpha, rng)
     return rgb, alpha
 
 

@@ -110,9 +110,13 @@ class KindPath:
     verifier: GeometricVerifier | None = None
 
     def describe(self, image: np.ndarray) -> tuple[Extraction, np.ndarray]:
-        """A crop's extraction and its query vectors: one, or two with both polarities."""
+        """A crop's extraction and its query vectors: one, or two with both polarities when
+        the encoder reads SIFT (the CNN parts of the inverted view are the same vectors, so
+        encoding and searching them again would only repeat the first query)."""
         extraction = self.extractor(image, query=True)
-        views = [extraction] if extraction.inverted is None else [extraction, extraction.inverted]
+        views = [extraction]
+        if extraction.inverted is not None and "sift_vlad" in self.encoder.parts:
+            views.append(extraction.inverted)
         return extraction, self.encoder.transform(views)
 
     def search(self, vectors: np.ndarray, k: int) -> list[tuple[int, float]]:

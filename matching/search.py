@@ -57,6 +57,7 @@ class BallTreeSearch(BaseEstimator):
         vectors = _check_vectors(vectors)
         self.tree_ = BallTree(vectors, leaf_size=check_int("leaf_size", self.leaf_size, 1))
         self.squared_norms_ = np.einsum("ij,ij->i", vectors, vectors)
+        self.zero_vectors_ = int(np.count_nonzero(self.squared_norms_ < 1e-12))
         self.n_vectors_, self.dimension_ = vectors.shape
         return self
 
@@ -66,8 +67,7 @@ class BallTreeSearch(BaseEstimator):
         queries = _check_vectors(queries, self.dimension_)
         k = min(check_int("k", k, 1), self.n_vectors_)
         # Zero vectors may crowd the nearest k: ask for as many more as there are.
-        degenerate = int(np.count_nonzero(self.squared_norms_ < 1e-12))
-        distances, rows = self.tree_.query(queries, k=min(k + degenerate, self.n_vectors_))
+        distances, rows = self.tree_.query(queries, k=min(k + self.zero_vectors_, self.n_vectors_))
         query_norms = np.einsum("ij,ij->i", queries, queries)[:, None]
         similarities = (query_norms + self.squared_norms_[rows] - distances ** 2) / 2.0
         order = np.argsort(-similarities, axis=1, kind="stable")[:, :k]
