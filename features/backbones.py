@@ -13,11 +13,14 @@ detector that fine-tunes the backbone trains through it.
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from features import efficientnet_lite
 from features.images import to_rgb_float
@@ -25,6 +28,8 @@ from features.images import to_rgb_float
 BACKBONES = ("efficientnet-lite0", "resnet50")
 WEIGHTS = ("imagenet", None)
 STRIDE = 32
+#: `Backbone.feature_map` pads images up to a multiple of this many pixels a side.
+SHAPE_STEP = 64
 RESNET50_CONV5 = "conv5_block3_out"
 #: keras.applications' "caffe" preprocessing of ResNet50: BGR order, ImageNet BGR means.
 RESNET50_BGR_MEAN = (103.939, 116.779, 123.68)
@@ -65,6 +70,7 @@ class Backbone:
     channels: int
     stride: int = STRIDE
     classifier: keras.Model | None = None
+    _graphs: dict = field(default_factory=dict, repr=False, compare=False)
 
     @staticmethod
     def preprocess(images: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
@@ -78,8 +84,27 @@ class Backbone:
         return np.stack([to_rgb_float(image) for image in images])
 
     def feature_map(self, images) -> np.ndarray:
-        """conv5 of the batch: (N, ceil(H/32), ceil(W/32), channels) float32."""
-        return np.asarray(self.model.predict_on_batch(self.preprocess(images)), np.float32)
+        """conv5 of the batch: (N, ceil(H/32), ceil(W/32), channels) float32.
+
+        Why the padding: TensorFlow traces a graph for every new input shape (a second or
+        more each) and, after a few, falls back to a shape-generic graph that runs two to
+        three times slower. Crops come in every shape, so the batch is padded (edge pixels
+        repeated) up to a multiple of `SHAPE_STEP` a side, runs through the one graph
+        traced for that padded shape, and the cells of the padding are cut off again.
+        """
+        batch = self.preprocess(images)
+        height, width = batch.shape[1:3]
+        padded = np.pad(batch, ((0, 0), (0, -height % SHAPE_STEP), (0, -width % SHAPE_STEP), (0, 0)),
+                        mode="edge")
+        cells = np.asarray(self._graph(padded.shape)(tf.constant(padded)), np.float32)
+        return cells[:, :math.ceil(height / self.stride), :math.ceil(width / self.stride)]
+
+    def _graph(self, shape: tuple[int, ...]):
+        """The model traced once for inputs of exactly `shape`."""
+        if shape not in self._graphs:
+            self._graphs[shape] = tf.function(functools.partial(self.model, training=False),
+                                              input_signature=[tf.TensorSpec(shape, tf.float32)])
+        return self._graphs[shape]
 
     def classify(self, images) -> np.ndarray:
         """ImageNet class probabilities (N, 1000); needs ``build_backbone(classifier=True)``."""

@@ -39,6 +39,10 @@ class LocalFeatures:
     def __len__(self) -> int:
         return len(self.keypoints)
 
+    def head(self, count: int) -> LocalFeatures:
+        """The first `count` features (the strongest, for features from `extract_sift`)."""
+        return LocalFeatures(self.keypoints[:count], self.descriptors[:count])
+
 
 def root_sift(descriptors: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     """RootSIFT (Arandjelovic & Zisserman 2012): L1-normalise each row, then square root.

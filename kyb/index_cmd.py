@@ -18,8 +18,10 @@ def echo_calibration(calibration: dict) -> None:
             click.echo(f"  {kind:<6} threshold {outcome['threshold']} (copied from {outcome['copied_from']})")
         else:
             click.echo(f"  {kind:<6} threshold {outcome['threshold']}: on {outcome['known']} known / "
-                       f"{outcome['unknown']} unknown crops it rejects {outcome['known_rejected']:.1%} "
-                       f"of known and {outcome['unknown_rejected']:.1%} of unknown")
+                       f"{outcome['unknown']} unknown crops ({outcome['absent_crops']} of absent bands, the "
+                       f"rest known crops with their band left out) it rejects "
+                       f"{outcome['known_rejected']:.1%} of known and "
+                       f"{outcome['unknown_rejected']:.1%} of unknown")
 
 
 def echo_index(index) -> None:

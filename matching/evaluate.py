@@ -23,7 +23,7 @@ import numpy as np
 
 from data.dataset import Dataset, load_dataset
 from matching.crops import GroundTruthCrop, ground_truth_crops, iter_crop_images
-from matching.index import MatchResult, RetrievalIndex, progress_bar
+from matching.index import MatchResult, RetrievalIndex, progress_bar, ranking_features
 from matching.openset import OpenSetRejector
 
 TOP_K = (1, 5, 10)
@@ -104,28 +104,56 @@ def retrieval_metrics(outcomes: Sequence[Outcome]) -> dict:
     return report
 
 
+def calibration_examples(outcomes: Sequence[Outcome],
+                         verified: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rank features with (known, correct) labels for the rejector, from one kind's outcomes.
+
+    Besides each crop as it was answered, every crop of a known band is used a second
+    time as a crop of an unknown band: its ranking with its own band left out is exactly
+    what the index would have answered had that band not been indexed. Why: a dataset's
+    few crops of truly absent bands (about 50 in a 225-photo split) are too few to fit a
+    threshold on; this gives as many unknown examples as known ones, from any dataset.
+    The outcomes must hold whole rankings (`run_queries` with a `top_k` of at least the
+    shortlist).
+    """
+    rows, known, correct = [], [], []
+    for outcome in outcomes:
+        rows.append(outcome.result.features)
+        known.append(outcome.crop.known)
+        correct.append(outcome.crop.known and outcome.correct)
+        rest = [c for c in outcome.result.candidates if c.band_id != outcome.crop.band_id]
+        if outcome.crop.known and rest:
+            rows.append(ranking_features(rest, verified))
+            known.append(False)
+            correct.append(False)
+    width = len(rows[0]) if rows else 2
+    return np.stack(rows) if rows else np.zeros((0, width)), np.array(known, bool), np.array(correct, bool)
+
+
 def calibrate(index: RetrievalIndex, dataset: Dataset, split: str = "val",
               max_known_rejection: float = 0.04, progress: bool = True) -> dict[str, dict]:
-    """Fit each kind's rejector on the split's crops and install it in `index`.
+    """Fit each kind's rejector on the split's crops (`calibration_examples`) and install
+    it in `index`.
 
     Returns per kind what happened: the rejector's calibration report, or the reason a
-    kind could not be calibrated (no crops of unknown bands, or no wrong answers to learn
+    kind could not be calibrated (no crops of known bands, or no wrong answers to learn
     from), in which case that kind keeps answering ``match``.
     """
-    outcomes = run_queries(index, dataset, ground_truth_crops(dataset, split), progress=progress,
-                           description=f"calibration ({split})")
+    whole_ranking = max(path.config.shortlist for path in index.paths.values())
+    outcomes = run_queries(index, dataset, ground_truth_crops(dataset, split), top_k=whole_ranking,
+                           progress=progress, description=f"calibration ({split})")
     summary = {}
-    for kind in index.paths:
+    for kind, path in index.paths.items():
         chosen = [o for o in outcomes if o.crop.kind == kind]
+        X, known, correct = calibration_examples(chosen, verified=path.config.verify > 0)
         try:
-            rejector = OpenSetRejector(max_known_rejection=max_known_rejection).fit(
-                np.stack([o.result.features for o in chosen]) if chosen else np.zeros((0, 2)),
-                [o.crop.known for o in chosen], [o.crop.known and o.correct for o in chosen])
+            rejector = OpenSetRejector(max_known_rejection=max_known_rejection).fit(X, known, correct)
         except ValueError as exc:
             summary[kind] = {"calibrated": False, "reason": f"{split} split: {exc}"}
             continue
         index.rejectors[kind] = rejector
-        summary[kind] = {"calibrated": True, "threshold": round(rejector.threshold_, 4), **rejector.report_}
+        summary[kind] = {"calibrated": True, "threshold": round(rejector.threshold_, 4), **rejector.report_,
+                         "absent_crops": sum(not o.crop.known for o in chosen)}
     return summary
 
 

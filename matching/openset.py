@@ -12,10 +12,12 @@ unknown band's does not. So the evidence is relative:
   gives tens of inliers, everything else a handful.
 
 A logistic regression turns these into a confidence that the top answer is right; the
-threshold is then set on held-out crops (the val split of a synthetic dataset, whose
-band_id-0 objects are bands absent from the references) so that at most
-`max_known_rejection` of the crops of known bands are rejected. The fitted model is
-plain numbers, stored as JSON in the bundle.
+threshold is then set on held-out crops (the val split of a synthetic dataset) so that
+at most `max_known_rejection` of the crops of known bands are rejected. Its examples of
+unknown bands are the split's band_id-0 objects and, far more of them, every known crop
+answered again with its own band left out of the ranking
+(`matching.evaluate.calibration_examples`). The fitted model is plain numbers, stored
+as JSON in the bundle.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ default here does not change what an existing bundle does.
   measures what the learned descriptor and the verification add.
 - ``default``: covers by RootSIFT-VLAD (k=64, intra-normalised, signed square root)
   fused with a colour GeM-pooled Lite0 vector, SVD-projected to 512-D in an SQ8 faiss
-  index (about 0.5 KiB a reference), the best 20 re-ranked by RANSAC verification;
+  index (about 0.5 KiB a reference); of its best 100, the 8 with the most one-to-one
+  RootSIFT matches are verified by RANSAC and re-rank the list;
   logos by the learned logo descriptor (256-D, features/logo_descriptor.py) in faiss,
   the best 30 verified with RootSIFT of both polarities.
   BENCHMARKS.md ("Retrieval (issue 3)") has the measurements behind these choices.
@@ -43,10 +44,18 @@ class PathConfig:
     - `augment`: augmented copies of each reference (data/augment.py) whose vectors are
       averaged with the original's into the reference's one vector;
     - `shortlist`: references taken from the search for ranking and rejection;
-    - `verify`: how many of the best candidates are geometrically verified (0: none),
-      with `verifier` parameters (`GeometricVerifier`), `verify_keypoints` local
-      features kept per reference, and `min_inliers`: a candidate with at least this
-      many inliers outranks every candidate with fewer.
+    - `verify`: how many candidates are geometrically verified (0: none), with
+      `verifier` parameters (`GeometricVerifier`), `verify_keypoints` local features kept
+      per reference, and `min_inliers`: a candidate with at least this many inliers
+      outranks every candidate with fewer;
+    - `prefilter`: how many of the shortlist's best are first ranked by their count of
+      one-to-one matches between the crop's `prefilter_keypoints` strongest keypoints
+      and the reference's stored ones (a crop is often small: the reference's strongest
+      keypoints are of a scale the crop does not show, so the reference keeps all);
+      the `verify` candidates with the most matches are then verified. 0: the `verify`
+      best by similarity are verified. Why: a RANSAC fit per candidate only pays for a
+      few, but the true reference is often far down the global ranking (a small or
+      blurred cover) while still having the most matches.
     """
 
     extractor: dict
@@ -59,12 +68,14 @@ class PathConfig:
     verifier: dict = field(default_factory=dict)
     verify_keypoints: int = 500
     min_inliers: int = 12
+    prefilter: int = 0
+    prefilter_keypoints: int = 300
 
     def __post_init__(self):
         if self.searcher not in SEARCHERS:
             raise ValueError(f"searcher must be one of {SEARCHERS}, got {self.searcher!r}")
         for name, minimum in (("augment", 0), ("shortlist", 2), ("verify", 0), ("verify_keypoints", 1),
-                              ("min_inliers", 4)):
+                              ("min_inliers", 4), ("prefilter", 0), ("prefilter_keypoints", 1)):
             value = getattr(self, name)
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
                 raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
@@ -73,6 +84,8 @@ class PathConfig:
         GeometricVerifier(**self.verifier)
         if self.verify and extractor.sift != "rootsift":
             raise ValueError("verification needs RootSIFT keypoints (extractor sift='rootsift')")
+        if self.prefilter and not self.verify:
+            raise ValueError("prefilter picks candidates for verification: it needs verify > 0")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -112,14 +125,20 @@ PRESETS: dict[str, dict[str, PathConfig]] = {
             verify=30,
             min_inliers=8,
         ),
+        # Covers: the global vector finds the true cover among its best 100 (0.98 of
+        # crops), but a small or blurred cover is often far down that list; counting
+        # one-to-one matches over all 100 picks the 8 worth a RANSAC fit.
         "album": PathConfig(
             extractor={"sift": "rootsift", "sift_keypoints": 1000, "sift_max_side": 640,
                        "gem_sizes": [320], "gem_grayscale": False},
             encoder={"parts": ["sift_vlad", "gem"], "sift_clusters": 64, "fusion_weight": 0.5,
                      "projection": "svd", "components": 512},
             searcher="faiss",
-            verify=20,
-            min_inliers=10,
+            shortlist=100,
+            prefilter=100,
+            prefilter_keypoints=200,
+            verify=8,
+            min_inliers=6,
         ),
     },
 }

@@ -56,12 +56,13 @@ def mutual_matches(query: np.ndarray, reference: np.ndarray,
     nearest = np.argmin(distances, axis=1)
     rows = np.arange(len(query))
     best = distances[rows, nearest]
+    mutual = np.argmin(distances, axis=0)[nearest] == rows
     if reference.shape[0] > 1:
-        second = np.partition(distances, 1, axis=1)[:, 1]
-        passes_ratio = best < (ratio ** 2) * second
+        # The second nearest is the nearest once the nearest is masked (cheaper than a partition).
+        distances[rows, nearest] = np.inf
+        passes_ratio = best < (ratio ** 2) * distances.min(axis=1)
     else:
         passes_ratio = np.ones(len(query), bool)
-    mutual = np.argmin(distances, axis=0)[nearest] == rows
     keep = passes_ratio & mutual
     return rows[keep], nearest[keep]
 
@@ -136,6 +137,12 @@ class GeometricVerifier:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
         if not isinstance(self.max_iters, numbers.Integral) or self.max_iters < 1:
             raise ValueError(f"max_iters must be a positive integer, got {self.max_iters!r}")
+
+    def count_matches(self, query: LocalFeatures, reference: LocalFeatures) -> int:
+        """One-to-one matches alone, without the RANSAC fit: the cheap test (about a
+        millisecond on a few hundred keypoints a side) that picks which of a long
+        shortlist deserve `verify`."""
+        return len(mutual_matches(query.descriptors, reference.descriptors, self.ratio)[0])
 
     def verify(self, query: LocalFeatures, reference: LocalFeatures,
                reference_size: tuple[float, float]) -> Verification:

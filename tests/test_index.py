@@ -224,3 +224,28 @@ def test_writers_take_turns(tmp_path):
     with (GenerationWriter(tmp_path / "index"), open(tmp_path / "index" / bundle_module.LOCK, "a+") as handle,
           pytest.raises(BlockingIOError)):
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def test_prefilter_verifies_the_candidate_with_most_matches_wherever_it_ranks(dataset, built):
+    """A true reference ranked last by similarity is still the one verified when the
+    prefilter counts one-to-one matches over the shortlist."""
+    import dataclasses
+
+    from matching.index import Candidate
+
+    path = built.paths["album"]
+    ref = next(r for r in dataset.references if r.kind == "album")
+    extraction = path.extractor(read_image(dataset.reference_path(ref)), query=True)
+    true_position = int(np.flatnonzero(built.refs["ref_id"][path.rows] == ref.ref_id)[0])
+    others = [p for p in range(len(path.rows)) if p != true_position][:5]
+    shortlist = [(Candidate(0, 0, None, 1.0 - 0.1 * i), p) for i, p in enumerate(others + [true_position])]
+    plain = path.config
+    try:
+        path.config = dataclasses.replace(plain, verify=1)
+        assert [p for _, p in built._to_verify(path, extraction, shortlist)] == [others[0]]
+        path.config = dataclasses.replace(plain, verify=1, prefilter=len(shortlist), prefilter_keypoints=100)
+        assert [p for _, p in built._to_verify(path, extraction, shortlist)] == [true_position]
+    finally:
+        path.config = plain
+    with pytest.raises(ValueError, match="needs verify"):
+        dataclasses.replace(plain, verify=0, prefilter=10)

@@ -85,3 +85,15 @@ def test_folded_quadrilateral_is_refused():
 def test_verifier_validates_parameters(params):
     with pytest.raises(ValueError):
         GeometricVerifier(**params)
+
+
+def test_count_matches_agrees_with_the_matches_verification_uses(cover):
+    verifier = GeometricVerifier()
+    reference = extract_sift(cover, max_keypoints=300)
+    photo = warp(cover, np.array([[0.7, 0.05, 20], [-0.04, 0.7, 25], [1e-4, 0, 1]]), (400, 400))
+    query = extract_sift(photo, max_keypoints=300)
+    count = verifier.count_matches(query, reference)
+    assert count == len(mutual_matches(query.descriptors, reference.descriptors, verifier.ratio)[0])
+    assert count >= 40
+    unrelated = extract_sift(skimage.data.coffee(), max_keypoints=300)
+    assert verifier.count_matches(unrelated, reference) < count / 4
