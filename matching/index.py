@@ -13,8 +13,9 @@ KIND/vectors.npy             the vectors the BallTree is rebuilt from (balltree 
 KIND/keypoints/...           the lazily read keypoint store (verified paths only)
 ```
 
-A query runs its kind's path: extract, encode, search a shortlist, verify the best few
-geometrically, rank (candidates with at least `min_inliers` inliers first, by inliers,
+A query runs its kind's path: extract, encode, search a shortlist, verify a few of it
+geometrically (the best by similarity, or those with the most one-to-one matches where
+the path has a prefilter), rank (candidates with at least `min_inliers` inliers first, by inliers,
 then the rest by similarity), keep the best reference per band, and ask the calibrated
 rejector whether the top band is believable (`verdict` ``match`` or ``unknown``).
 """
@@ -49,6 +50,8 @@ from matching.presets import KINDS, PathConfig, preset
 from matching.search import BallTreeSearch, FaissSearch, make_searcher
 from matching.verify import GeometricVerifier
 
+#: Candidates verified before the prefilter on paths with `early_accept`.
+EARLY_CANDIDATES = 2
 REF_DTYPE = np.dtype([("ref_id", "<i8"), ("band_id", "<i8"), ("album_id", "<i8"), ("kind", "<U5"),
                       ("width", "<i4"), ("height", "<i4")])
 NO_ALBUM = -1
@@ -284,7 +287,9 @@ class RetrievalIndex:
         The native thread pools of BLAS and OpenMP (numpy, faiss) are held to one thread
         meanwhile. Why: their idle workers spin for a while after each of the query's many
         small products and, on a 2-core machine, starve TensorFlow's and OpenCV's own pools;
-        measured on covers, this alone halves the time of a query.
+        measured on covers, this alone halves the time of a query. The limit is
+        process-wide, which suits the server: each of its workers is a process answering
+        one request at a time.
         """
         with _native_thread_pools().limit(limits=1):
             return self._query(image, kind, top_k)
@@ -305,12 +310,7 @@ class RetrievalIndex:
         started = time.perf_counter()
         verified = path.config.verify > 0 and extraction.sift is not None
         if verified:
-            query = _verification_query(extraction)
-            for candidate, position in self._to_verify(path, extraction, shortlist):
-                ref = self.refs[path.rows[position]]
-                check = path.verifier.verify(query, path.keypoints(position),
-                                             (float(ref["width"]), float(ref["height"])))
-                candidate.inliers = check.inliers
+            self._verify(path, extraction, shortlist)
         candidates = [candidate for candidate, _ in shortlist]
         if verified:
             threshold = path.config.min_inliers
@@ -323,6 +323,26 @@ class RetrievalIndex:
         confidence = float(rejector.confidence(features)[0]) if rejector is not None else None
         verdict = "unknown" if rejector is not None and confidence < rejector.threshold_ else "match"
         return MatchResult(kind, ranking[:top_k], verdict, confidence, timings, features)
+
+    def _verify(self, path: KindPath, extraction: Extraction, shortlist: list[tuple[Candidate, int]]) -> None:
+        """Set `inliers` of the shortlist entries chosen for verification: with
+        `early_accept`, the first `EARLY_CANDIDATES`, and the rest only when neither of
+        them is already convincing."""
+        query = _verification_query(extraction)
+
+        def verify(entries):
+            for candidate, position in entries:
+                if candidate.inliers is None:
+                    ref = self.refs[path.rows[position]]
+                    candidate.inliers = path.verifier.verify(
+                        query, path.keypoints(position), (float(ref["width"]), float(ref["height"]))).inliers
+
+        if path.config.early_accept:
+            first = shortlist[:EARLY_CANDIDATES]
+            verify(first)
+            if any(candidate.inliers >= path.config.early_accept for candidate, _ in first):
+                return
+        verify(self._to_verify(path, extraction, shortlist))
 
     @staticmethod
     def _to_verify(path: KindPath, extraction: Extraction,

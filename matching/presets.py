@@ -55,7 +55,12 @@ class PathConfig:
       the `verify` candidates with the most matches are then verified. 0: the `verify`
       best by similarity are verified. Why: a RANSAC fit per candidate only pays for a
       few, but the true reference is often far down the global ranking (a small or
-      blurred cover) while still having the most matches.
+      blurred cover) while still having the most matches;
+    - `early_accept` (with a prefilter): the 2 best by similarity are verified first, and
+      when one of them has at least this many inliers the prefilter and the rest of the
+      verification are skipped. 0: never. Why: most crops are easy (the global vector
+      ranks the right cover first and it verifies with tens of inliers); they then cost
+      two RANSAC fits instead of a hundred match counts.
     """
 
     extractor: dict
@@ -70,12 +75,14 @@ class PathConfig:
     min_inliers: int = 12
     prefilter: int = 0
     prefilter_keypoints: int = 300
+    early_accept: int = 0
 
     def __post_init__(self):
         if self.searcher not in SEARCHERS:
             raise ValueError(f"searcher must be one of {SEARCHERS}, got {self.searcher!r}")
         for name, minimum in (("augment", 0), ("shortlist", 2), ("verify", 0), ("verify_keypoints", 1),
-                              ("min_inliers", 4), ("prefilter", 0), ("prefilter_keypoints", 1)):
+                              ("min_inliers", 4), ("prefilter", 0), ("prefilter_keypoints", 1),
+                             ("early_accept", 0)):
             value = getattr(self, name)
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
                 raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
@@ -86,6 +93,8 @@ class PathConfig:
             raise ValueError("verification needs RootSIFT keypoints (extractor sift='rootsift')")
         if self.prefilter and not self.verify:
             raise ValueError("prefilter picks candidates for verification: it needs verify > 0")
+        if self.early_accept and not self.prefilter:
+            raise ValueError("early_accept skips the prefilter: it needs prefilter > 0")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -127,7 +136,8 @@ PRESETS: dict[str, dict[str, PathConfig]] = {
         ),
         # Covers: the global vector finds the true cover among its best 100 (0.98 of
         # crops), but a small or blurred cover is often far down that list; counting
-        # one-to-one matches over all 100 picks the 8 worth a RANSAC fit.
+        # one-to-one matches over all 100 picks the 8 worth a RANSAC fit. Crops whose
+        # first or second candidate verifies with 40 inliers skip that (about 60%).
         "album": PathConfig(
             extractor={"sift": "rootsift", "sift_keypoints": 1000, "sift_max_side": 640,
                        "gem_sizes": [320], "gem_grayscale": False},
@@ -137,6 +147,7 @@ PRESETS: dict[str, dict[str, PathConfig]] = {
             shortlist=100,
             prefilter=100,
             prefilter_keypoints=200,
+            early_accept=40,
             verify=8,
             min_inliers=6,
         ),

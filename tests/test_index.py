@@ -249,3 +249,36 @@ def test_prefilter_verifies_the_candidate_with_most_matches_wherever_it_ranks(da
         path.config = plain
     with pytest.raises(ValueError, match="needs verify"):
         dataclasses.replace(plain, verify=0, prefilter=10)
+
+
+def test_early_accept_skips_the_prefilter_only_when_a_first_candidate_convinces(dataset, built):
+    import dataclasses
+
+    from matching.index import EARLY_CANDIDATES, Candidate
+
+    path = built.paths["album"]
+    ref = next(r for r in dataset.references if r.kind == "album")
+    extraction = path.extractor(read_image(dataset.reference_path(ref)), query=True)
+    true_position = int(np.flatnonzero(built.refs["ref_id"][path.rows] == ref.ref_id)[0])
+    others = [p for p in range(len(path.rows)) if p != true_position][:5]
+
+    def verified_positions():
+        order = [true_position] + others
+        shortlist = [(Candidate(0, 0, None, 1.0 - 0.1 * i), p) for i, p in enumerate(order)]
+        built._verify(path, extraction, shortlist)
+        return [p for c, p in shortlist if c.inliers is not None], shortlist[0][0].inliers
+
+    plain = path.config
+    try:
+        path.config = dataclasses.replace(plain, verify=4, prefilter=6, early_accept=8)
+        positions, inliers = verified_positions()
+        assert inliers >= 8 and positions == [true_position] + others[:EARLY_CANDIDATES - 1]
+        path.config = dataclasses.replace(plain, verify=4, prefilter=6, early_accept=10_000)
+        positions, _ = verified_positions()
+        # Nothing convinces: the prefilter's 4 are verified too (those among the first 2 once).
+        assert {true_position, others[0]} <= set(positions) and 4 <= len(positions) <= 6
+        assert len(positions) > EARLY_CANDIDATES
+    finally:
+        path.config = plain
+    with pytest.raises(ValueError, match="needs prefilter"):
+        dataclasses.replace(plain, early_accept=40)
