@@ -16,7 +16,7 @@ default here does not change what an existing bundle does.
   index (about 0.5 KiB a reference); of its best 100, the 8 with the most one-to-one
   RootSIFT matches are verified by RANSAC and re-rank the list;
   logos by the learned logo descriptor (256-D, features/logo_descriptor.py) in faiss,
-  of its best 50 the 8 with the most matches verified with RootSIFT of both polarities.
+  the best 30 verified with RootSIFT of both polarities.
   BENCHMARKS.md ("Retrieval (issue 3)") has the measurements behind these choices.
 """
 
@@ -125,19 +125,13 @@ PRESETS: dict[str, dict[str, PathConfig]] = {
     "default": {
         # Printed logos: the learned descriptor (features/logo_descriptor.py) finds the
         # shortlist; RootSIFT verification (both polarities) promotes a candidate only on
-        # clear geometric evidence, which clean or own-colour prints still give. Of the
-        # best 50, the 8 with most matches are verified (the same top-1 as verifying
-        # the best 30 by similarity, at a fifth of the verification time), none past the
-        # first 2 when one of those has 30 inliers.
+        # clear geometric evidence, which clean or own-colour prints still give.
         "logo": PathConfig(
             extractor={"learned": "shipped", "sift": "rootsift", "sift_keypoints": 1000,
                        "sift_max_side": 640, "polarity": True, "both_polarities": True},
             encoder={"parts": ["learned"], "projection": None},
             searcher="faiss",
-            prefilter=50,
-            prefilter_keypoints=300,
-            early_accept=30,
-            verify=8,
+            verify=30,
             min_inliers=8,
         ),
         # Covers: the global vector finds the true cover among its best 100 (0.98 of
