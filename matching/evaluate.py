@@ -132,8 +132,7 @@ def calibration_examples(outcomes: Sequence[Outcome],
             rows.append(ranking_features(rest, verified))
             known.append(False)
             correct.append(False)
-    width = len(rows[0]) if rows else 2
-    return np.stack(rows) if rows else np.zeros((0, width)), np.array(known, bool), np.array(correct, bool)
+    return np.stack(rows) if rows else np.zeros((0, 2)), np.array(known, bool), np.array(correct, bool)
 
 
 def calibrate(index: RetrievalIndex, dataset: Dataset, split: str = "val",

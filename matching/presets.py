@@ -82,7 +82,7 @@ class PathConfig:
             raise ValueError(f"searcher must be one of {SEARCHERS}, got {self.searcher!r}")
         for name, minimum in (("augment", 0), ("shortlist", 2), ("verify", 0), ("verify_keypoints", 1),
                               ("min_inliers", 4), ("prefilter", 0), ("prefilter_keypoints", 1),
-                             ("early_accept", 0)):
+                              ("early_accept", 0)):
             value = getattr(self, name)
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
                 raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
