@@ -5,12 +5,19 @@ bundled sample photos) plus, when present, photo folders of the machine (for exa
 Debian's mate-backgrounds, installed by `scripts/install-assets`) and `$KYB_PHOTO_PATH`.
 Procedural art (clouds, flames, mountains, forests, sunbursts, geometry) fills the gap,
 because a few dozen photographs alone would make every cover look alike.
+
+Real album covers never share artwork, so covers take their photographs from
+`photo_windows`: disjoint squares of the library, each given to at most one cover of a
+dataset (once as it is, once mirrored, which SIFT cannot match to the original). Covers
+beyond the windows get procedural art with sharp detail drawn over it (`cover_artwork`),
+unique by its seed. Scenes, prints and posters still crop photographs freely.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -34,6 +41,8 @@ SKIMAGE_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "m
                   "retina.jpg", "color.png")
 SKIMAGE_GREY_PHOTOS = ("camera.png", "moon.png", "page.png", "text.png", "coins.png")
 PHOTO_LONG_SIDE = 1024
+#: A cover window's side: half the photo's short side, but never below this many pixels.
+MIN_WINDOW_SIDE = 192
 COLORMAPS = ("inferno", "magma", "bone", "copper", "gray", "Reds", "Blues", "Purples", "twilight",
              "cividis", "hot", "afmhot", "gist_heat", "ocean", "pink", "winter", "autumn")
 
@@ -90,6 +99,40 @@ def photo_crop(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
     if rng.random() < 0.5:
         crop = crop[:, ::-1]
     return resize_to(np.ascontiguousarray(crop), width, height)
+
+
+@dataclass(frozen=True)
+class PhotoWindow:
+    """A square of one library photograph, used at most once per dataset."""
+
+    photo: int
+    x: int
+    y: int
+    side: int
+    mirrored: bool
+
+
+@functools.lru_cache(maxsize=1)
+def photo_windows() -> tuple[PhotoWindow, ...]:
+    """Every window of the library: a grid of disjoint squares per photo, each twice
+    (plain and mirrored), in a fixed order."""
+    windows = []
+    for index, photo in enumerate(photo_library()):
+        height, width = photo.shape[:2]
+        side = max(MIN_WINDOW_SIDE, min(height, width) // 2)
+        for y in range(0, height - side + 1, side):
+            for x in range(0, width - side + 1, side):
+                windows += [PhotoWindow(index, x, y, side, mirrored) for mirrored in (False, True)]
+    return tuple(windows)
+
+
+def window_pixels(window: PhotoWindow, size: int) -> np.ndarray:
+    """A window's pixels, mirrored if it says so, rescaled to size x size."""
+    photo = photo_library()[window.photo]
+    crop = photo[window.y:window.y + window.side, window.x:window.x + window.side]
+    if window.mirrored:
+        crop = crop[:, ::-1]
+    return resize_to(np.ascontiguousarray(crop), size, size)
 
 
 def colour_grade(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -191,6 +234,48 @@ def artwork(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
     if rng.random() < 0.5:
         return photo * (1 - mix) + art * mix
     return np.clip(photo * (art * 1.5), 0, 1)
+
+
+def draw_details(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Sharp strokes over smooth art: branching lines, shards and specks.
+
+    Clouds and flames alone give a cover almost no corners, and so almost no keypoints to
+    verify against; painted covers are full of them.
+    """
+    height, width = image.shape[:2]
+    canvas = image.copy()
+    for _ in range(int(rng.integers(15, 60))):
+        colour = tuple(float(c) for c in random_colour(rng, saturation=(0.0, 0.8), value=(0.0, 1.0)))
+        roll = rng.random()
+        if roll < 0.5:  # a branching line: a random walk with a drift
+            steps = int(rng.integers(4, 12))
+            start = rng.uniform(0, 1, 2) * (width, height)
+            drift = rng.normal(0, 0.03, 2)
+            moves = (rng.normal(0, 0.06, (steps, 2)) + drift) * (width, height)
+            points = np.vstack([start, start + np.cumsum(moves, axis=0)]).astype(np.int32)
+            cv2.polylines(canvas, [points], False, colour, int(rng.integers(1, 4)), cv2.LINE_AA)
+        elif roll < 0.8:  # a shard
+            centre = rng.uniform(0, 1, 2) * (width, height)
+            points = centre + rng.normal(0, 0.05, (int(rng.integers(3, 6)), 2)) * (width, height)
+            cv2.fillPoly(canvas, [points.astype(np.int32)], colour, cv2.LINE_AA)
+        else:  # a cluster of specks
+            for x, y in (rng.normal(0, 0.08, (20, 2)) + rng.uniform(0.1, 0.9, 2)) * (width, height):
+                cv2.circle(canvas, (int(x), int(y)), int(rng.integers(1, 4)), colour, -1, cv2.LINE_AA)
+    opacity = rng.uniform(0.5, 1.0)
+    return np.clip(image * (1 - opacity) + canvas * opacity, 0, 1).astype(np.float32)
+
+
+def cover_artwork(rng: np.random.Generator, size: int, window: PhotoWindow | None) -> np.ndarray:
+    """A cover's own artwork: its photo window graded (sometimes blended with procedural
+    art), or, without a window, procedural art with sharp detail over it."""
+    if window is not None:
+        photo = colour_grade(window_pixels(window, size), rng)
+        if rng.random() < 0.6:
+            return photo
+        art, mix = procedural_art(rng, size, size), rng.uniform(0.3, 0.7)
+        return np.clip(photo * (1 - mix) + art * mix, 0, 1).astype(np.float32)
+    art = procedural_art(rng, size, size)
+    return draw_details(art, rng) if rng.random() < 0.8 else art
 
 
 def fabric_texture(rng: np.random.Generator, width: int, height: int, colour: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from data.art import artwork
+from data.art import PhotoWindow, cover_artwork
 from data.fonts import load_font, pick_font
 from data.imaging import blend, contrasting_colour, resize_to, to_float, to_uint8
 from data.logos import LogoDesign, render_ink
@@ -43,9 +43,14 @@ def _title(canvas: np.ndarray, title: str, rng: np.random.Generator) -> None:
     canvas[:] = to_float(np.asarray(image))
 
 
-def render_cover(design: LogoDesign, title: str, rng: np.random.Generator) -> np.ndarray:
-    """A square cover (float32 RGB, COVER_SIZE px): artwork, the band logo, the title."""
-    canvas = artwork(rng, COVER_SIZE, COVER_SIZE)
+def render_cover(design: LogoDesign, title: str, rng: np.random.Generator,
+                 window: PhotoWindow | None = None) -> np.ndarray:
+    """A square cover (float32 RGB, COVER_SIZE px): artwork, the band logo, the title.
+
+    `window` is the cover's own photograph window (see `data.art.photo_windows`); without
+    one the artwork is procedural.
+    """
+    canvas = cover_artwork(rng, COVER_SIZE, window)
     if rng.random() < 0.3:  # a vignette, common on dark covers
         ys, xs = np.mgrid[-1:1:COVER_SIZE * 1j, -1:1:COVER_SIZE * 1j].astype(np.float32)
         canvas *= np.clip(1.2 - 0.5 * (xs ** 2 + ys ** 2), 0, 1)[..., None]

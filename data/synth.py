@@ -30,6 +30,7 @@ import numpy as np
 from tqdm import tqdm
 
 from data import degrade, names
+from data.art import photo_windows
 from data.compose import Item
 from data.covers import render_cover
 from data.dataset import (
@@ -52,8 +53,10 @@ MIN_VISIBLE_PIXELS = 60
 #: Objects less visible than this, or smaller than DIFFICULT_SIDE px, are VOC "difficult".
 DIFFICULT_VISIBLE = 0.35
 DIFFICULT_SIDE = 14
+#: Share of covers whose artwork is a photograph, while unused photo windows last.
+PHOTO_COVER_SHARE = 0.65
 # Stage numbers that seed the random generators (see the module docstring).
-CATALOGUE, DESIGN, REFERENCE, COVER, PHOTO, SPLIT = range(6)
+CATALOGUE, DESIGN, REFERENCE, COVER, PHOTO, SPLIT, ARTWORK = range(7)
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,9 @@ class Catalogue:
     bands: list[dict]
     albums: list[list[dict]]   # per band index
     known: int
+    #: per band index and album: its own index into `data.art.photo_windows()`, or None
+    #: for procedural artwork. No two covers share a window.
+    cover_windows: list[list[int | None]] = field(default_factory=list)
 
     def references(self) -> list[dict]:
         """references.csv rows: a logo per known band, then every known cover."""
@@ -133,7 +139,21 @@ def make_catalogue(config: SynthConfig) -> Catalogue:
         bands.append(band)
         albums.append([names.album_record(rng, int(next(album_ids)), band, names.album_title(rng))
                        for _ in range(count)])
-    return Catalogue(bands, albums, config.bands)
+    return Catalogue(bands, albums, config.bands, _assign_windows(albums, config.seed))
+
+
+def _assign_windows(albums: list[list[dict]], seed: int) -> list[list[int | None]]:
+    """Give PHOTO_COVER_SHARE of the covers, at random, a photo window of their own."""
+    rng = rng_for(seed, ARTWORK)
+    covers = [(band, album) for band, band_albums in enumerate(albums) for album in range(len(band_albums))]
+    photo_covers = int(round(len(covers) * PHOTO_COVER_SHARE))
+    windows = rng.permutation(len(photo_windows()))[:photo_covers].tolist()
+    chosen = rng.permutation(len(covers))[:len(windows)]
+    assigned = [[None] * len(band_albums) for band_albums in albums]
+    for cover, window in zip(chosen.tolist(), windows, strict=True):
+        band, album = covers[cover]
+        assigned[band][album] = int(window)
+    return assigned
 
 
 # Worker state: set once per process by _init_worker, read by the cached asset builders.
@@ -163,8 +183,11 @@ def _cover(index: int, album: int) -> np.ndarray:
 
 
 def _draw_cover(index: int, album: int) -> np.ndarray:
-    record = _STATE["catalogue"].albums[index][album]
-    return render_cover(_design(index), record["title"], rng_for(_STATE["seed"], COVER, index, album))
+    catalogue = _STATE["catalogue"]
+    window = catalogue.cover_windows[index][album]
+    return render_cover(_design(index), catalogue.albums[index][album]["title"],
+                        rng_for(_STATE["seed"], COVER, index, album),
+                        None if window is None else photo_windows()[window])
 
 
 def _logo_item(index: int) -> Item:

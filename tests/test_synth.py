@@ -3,15 +3,21 @@
 import hashlib
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from data import synth
+from data.art import photo_library, photo_windows, window_pixels
 from data.check import check_dataset
 from data.dataset import UNKNOWN_BAND_ID, load_dataset
-from data.synth import SynthConfig, generate
+from data.imaging import to_uint8
+from data.synth import PHOTO_COVER_SHARE, SynthConfig, generate, make_catalogue
 from data.voc import read_voc
+from features.local import extract_sift
+from matching.verify import GeometricVerifier
 
 
 def _digest(root: Path) -> dict[str, str]:
@@ -172,3 +178,32 @@ def test_logos_are_printed_legibly(small_dataset):
             if obj.name == "logo" and not obj.difficult:
                 x1, y1, x2, y2 = obj.box
                 assert image[y1:y2, x1:x2].std() > 8, (annotation.filename, obj.box)
+
+
+def test_no_two_covers_share_a_photo_window():
+    """Real covers never share artwork: each photo window goes to one cover at most, and
+    the windows of one photograph do not overlap (mirrored copies aside)."""
+    catalogue = make_catalogue(SynthConfig(bands=600, photos=1, seed=3))
+    given = [w for band in catalogue.cover_windows for w in band if w is not None]
+    covers = sum(len(albums) for albums in catalogue.albums)
+    assert len(given) == len(set(given)) == min(len(photo_windows()), round(covers * PHOTO_COVER_SHARE))
+    library = photo_library()
+    coverage = [np.zeros(photo.shape[:2], np.int32) for photo in library]
+    for window in photo_windows():
+        coverage[window.photo][window.y:window.y + window.side, window.x:window.x + window.side] += 1
+    assert max(int(c.max()) for c in coverage) == 2  # each square twice: plain and mirrored
+
+
+def test_a_mirrored_window_never_verifies_against_its_original():
+    """Mirroring is what lets a window serve two covers: verification refuses mirror
+    homographies, so the two covers cannot be taken for one another."""
+    verifier = GeometricVerifier()
+    textured = [w for w in photo_windows() if not w.mirrored][::3]
+    for window in textured:
+        plain, mirrored = (to_uint8(window_pixels(replace(window, mirrored=m), 400)) for m in (False, True))
+        reference = extract_sift(plain, max_keypoints=500)
+        if len(reference) < 100:
+            continue
+        assert verifier.verify(extract_sift(plain), reference, (400, 400)).inliers >= 40
+        # a junk fit on symmetric blobs scores a handful, as between unrelated photos
+        assert verifier.verify(extract_sift(mirrored), reference, (400, 400)).inliers < 15
