@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import cv2
 import numpy as np
 from threadpoolctl import ThreadpoolController
 from tqdm import tqdm
@@ -151,13 +152,24 @@ def _reference_vectors(path: KindPath, image: np.ndarray,
 
 def _reference_extractions(extractor: Extractor, config: PathConfig, image: np.ndarray,
                            seed: Sequence[int]) -> list[Extraction]:
+    """Extractions whose vectors make the reference's one vector; the first one's keypoints
+    are stored for verification (the softened copy's, with `reference_blur`)."""
     extractions = [extractor(image)]
+    if config.reference_blur:
+        extractions.insert(0, extractor(_softened(image, config.reference_blur, extractor.sift_max_side)))
     if config.augment:
         rng = np.random.default_rng(list(seed))
         source = image.astype(np.float32) / 255.0
         for _ in range(config.augment):
             extractions.append(extractor(np.clip(augment_reference(source, rng) * 255.0, 0, 255)))
     return extractions
+
+
+def _softened(image: np.ndarray, sigma: float, working_side: int) -> np.ndarray:
+    """The image blurred by `sigma` pixels as seen at `working_side` (SIFT shrinks larger
+    images to it, so a larger image needs a proportionally wider blur)."""
+    scale = max(1.0, max(image.shape[:2]) / working_side)
+    return cv2.GaussianBlur(image.astype(np.float32), (0, 0), sigma * scale)
 
 
 def _verification_query(extraction: Extraction, strongest: int | None = None) -> LocalFeatures:

@@ -282,3 +282,32 @@ def test_early_accept_skips_the_prefilter_only_when_a_first_candidate_convinces(
         path.config = plain
     with pytest.raises(ValueError, match="needs prefilter"):
         dataclasses.replace(plain, early_accept=40)
+
+
+def test_a_softened_reference_verifies_a_small_blurred_photo_of_it_better():
+    """`reference_blur`: the keypoints stored for verification come from a softened copy,
+    and they survive in a shrunk, blurred, noisy photo where the sharp reference's fine
+    detail does not (the photo of ds1000's hard covers, in miniature)."""
+    import dataclasses
+
+    import cv2
+    import skimage.data
+
+    from features.local import extract_sift
+    from matching.extract import Extractor
+    from matching.index import _reference_extractions
+    from matching.verify import GeometricVerifier
+
+    cover = skimage.data.astronaut()
+    config = dataclasses.replace(TINY["album"], reference_blur=2.0)
+    extractor = Extractor.from_params(config.extractor)
+    softened, sharp = _reference_extractions(extractor, config, cover, (0, 1))
+    small = cv2.resize(cover, (150, 150), interpolation=cv2.INTER_AREA)
+    noisy = cv2.GaussianBlur(small, (0, 0), 1.0) + np.random.default_rng(0).normal(0, 6, small.shape)
+    photo = extract_sift(np.clip(noisy, 0, 255).astype(np.uint8), 1000, 640)
+    verifier = GeometricVerifier()
+    with_softened = verifier.verify(photo, softened.sift.head(200), (512, 512)).inliers
+    with_sharp = verifier.verify(photo, sharp.sift.head(200), (512, 512)).inliers
+    assert with_softened >= max(2 * with_sharp, 20)
+    with pytest.raises(ValueError, match="reference_blur"):
+        dataclasses.replace(config, reference_blur=-1.0)
