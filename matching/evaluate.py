@@ -150,7 +150,7 @@ def calibrate(index: RetrievalIndex, dataset: Dataset, split: str = "val",
     summary = {}
     for kind, path in index.paths.items():
         chosen = [o for o in outcomes if o.crop.kind == kind]
-        X, known, correct = calibration_examples(chosen, verified=path.config.verify > 0)
+        X, known, correct = calibration_examples(chosen, verified=path.config.verifies)
         try:
             rejector = OpenSetRejector(max_known_rejection=max_known_rejection).fit(X, known, correct)
         except ValueError as exc:

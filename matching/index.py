@@ -320,7 +320,7 @@ class RetrievalIndex:
         shortlist = [(self._candidate(path, position, similarity), position)
                      for position, similarity in found]
         started = time.perf_counter()
-        verified = path.config.verify > 0 and extraction.sift is not None
+        verified = path.config.verifies
         if verified:
             self._verify(path, extraction, shortlist)
         candidates = [candidate for candidate, _ in shortlist]

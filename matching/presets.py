@@ -107,6 +107,12 @@ class PathConfig:
         if self.early_accept and not self.prefilter:
             raise ValueError("early_accept skips the prefilter: it needs prefilter > 0")
 
+    @property
+    def verifies(self) -> bool:
+        """Whether candidates are verified, and so whether rankings carry inlier counts
+        (the query and the rejector's calibration must agree on it)."""
+        return self.verify > 0
+
     def to_dict(self) -> dict:
         return asdict(self)
 
