@@ -157,10 +157,19 @@ class LogoDescriptor:
             parts.append(np.asarray(self.top.predict_on_batch(features), np.float32))
         return l2_normalize(np.concatenate(parts))
 
+    def _saved_arrays(self) -> dict[str, np.ndarray]:
+        return {f"w{i}": np.asarray(w, np.float16) for i, w in enumerate(self.top.get_weights())}
+
+    def weights_sha256(self) -> str:
+        """Checksum of the top's weights as a model file stores them. An index bundle
+        records it, so that reference vectors made by one model are never searched with
+        another model's query vectors."""
+        return _digest(self._saved_arrays())
+
     def save(self, path: str | Path) -> None:
         """Write the top's weights (float16) and the configuration, atomically."""
         path = Path(path)
-        arrays = {f"w{i}": np.asarray(w, np.float16) for i, w in enumerate(self.top.get_weights())}
+        arrays = self._saved_arrays()
         header = {"format": FORMAT_VERSION, "config": asdict(self.config),
                   "weights": len(arrays), "sha256": _digest(arrays)}
         path.parent.mkdir(parents=True, exist_ok=True)

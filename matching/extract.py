@@ -158,10 +158,17 @@ class Extractor:
                                          conv5=result.conv5, gem=result.gem, learned=result.learned)
         return result
 
-    def _learned(self, image: np.ndarray) -> np.ndarray:
+    def learned_sha256(self) -> str | None:
+        """The learned model's weights checksum; None for an extractor without one."""
+        return self._descriptor().weights_sha256() if self.learned else None
+
+    def _descriptor(self):
         from features.logo_descriptor import load_descriptor  # imports TensorFlow: only when needed
 
-        return load_descriptor(None if self.learned == "shipped" else self.learned).embed([image])[0]
+        return load_descriptor(None if self.learned == "shipped" else self.learned)
+
+    def _learned(self, image: np.ndarray) -> np.ndarray:
+        return self._descriptor().embed([image])[0]
 
     def _sift(self, image: np.ndarray) -> LocalFeatures:
         return extract_sift(image, self.sift_keypoints, self.sift_max_side, root=self.sift == "rootsift")

@@ -397,7 +397,8 @@ class RetrievalIndex:
                     self._save_keypoints(writer, kind, path, self.generation)
                 manifest_paths[kind] = {"config": path.config.to_dict(), "encoder": path.encoder.get_params(),
                                         "dimension": int(path.encoder.dimension_),
-                                        "references": len(path.rows)}
+                                        "references": len(path.rows),
+                                        "learned_sha256": path.extractor.learned_sha256()}
             if self.rejectors:
                 writer.save_json("calibration.json", {k: r.to_json() for k, r in self.rejectors.items()})
             kinds = {kind: int((self.refs["kind"] == kind).sum()) for kind in KINDS}
@@ -450,8 +451,10 @@ class RetrievalIndex:
                 else:
                     vectors = generation.array(f"{kind}/vectors.npy")
                     searcher = make_searcher("balltree", config.searcher_params).fit(vectors)
+                extractor = Extractor.from_params(config.extractor)
+                _check_learned_model(generation, kind, info, extractor)
                 paths[kind] = KindPath(
-                    config=config, extractor=Extractor.from_params(config.extractor), encoder=encoder,
+                    config=config, extractor=extractor, encoder=encoder,
                     searcher=searcher, rows=generation.array(f"{kind}/refs.npy"), vectors=vectors,
                     store=KeypointStore(generation, kind) if config.verify else None,
                     verifier=GeometricVerifier(**config.verifier) if config.verify else None)
@@ -475,6 +478,19 @@ class RetrievalIndex:
                      if name.endswith(("ann.faiss", "vectors.npy")))
         total = sum(info["bytes"] for info in files.values())
         return {"search": search / len(self.refs), "bundle": total / len(self.refs)}
+
+
+def _check_learned_model(generation: Generation, kind: str, info: dict, extractor: Extractor) -> None:
+    """Refuse a path whose vectors came from another learned model than the one a query
+    would use (a new shipped descriptor, or a model file replaced): its similarities
+    would be meaningless, silently."""
+    if not extractor.learned:
+        return
+    recorded, current = info.get("learned_sha256"), extractor.learned_sha256()
+    if recorded != current:
+        built_with = f"model {recorded[:12]}" if recorded else "a model it did not record"
+        raise BundleError(f"{generation.path}: the {kind} path was built with {built_with}, but "
+                          f"{extractor.learned!r} is now model {current[:12]}; rebuild the index")
 
 
 @functools.lru_cache(maxsize=1)

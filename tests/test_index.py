@@ -311,3 +311,23 @@ def test_a_softened_reference_verifies_a_small_blurred_photo_of_it_better():
     assert with_softened >= max(2 * with_sharp, 20)
     with pytest.raises(ValueError, match="reference_blur"):
         dataclasses.replace(config, reference_blur=-1.0)
+
+
+def test_a_bundle_refuses_a_learned_model_other_than_its_own(dataset, tmp_path, monkeypatch):
+    """Vectors of the shipped descriptor searched with another model's queries would
+    give meaningless similarities without any error: the bundle records the model's
+    checksum and refuses to open under another."""
+    from matching.extract import Extractor
+
+    configs = {"logo": PathConfig(extractor={"learned": "shipped"}, searcher="faiss", shortlist=8,
+                                  encoder={"parts": ["learned"], "projection": None}),
+               "album": TINY["album"]}
+    RetrievalIndex.build(dataset.references, dataset.root, "learned", configs=configs, progress=False).save(
+        tmp_path / "index")
+    opened = RetrievalIndex.open(tmp_path / "index")
+    recorded = opened.generation.manifest["paths"]["logo"]["learned_sha256"]
+    assert recorded == opened.paths["logo"].extractor.learned_sha256() and len(recorded) == 64
+    assert opened.generation.manifest["paths"]["album"]["learned_sha256"] is None
+    monkeypatch.setattr(Extractor, "learned_sha256", lambda self: "0" * 64 if self.learned else None)
+    with pytest.raises(BundleError, match="built with model .* rebuild the index"):
+        RetrievalIndex.open(tmp_path / "index")
