@@ -55,15 +55,18 @@ class OpenSetRejector(BaseEstimator):
     """Logistic regression on `rank_features`, with a threshold on known crops.
 
     Parameters: `max_known_rejection` (share of known crops the threshold may reject on
-    the calibration set) and `C` (inverse regularisation of the regression). ``fit(X,
+    the calibration set), `C` (inverse regularisation of the regression) and `min_known`
+    (fewest crops of known bands to place a threshold on: a quantile of one or two
+    scores is noise, and it rejected right answers with tens of inliers). ``fit(X,
     known, correct)``: X rows of rank features, `known` whether the crop's band is
     indexed, `correct` whether the top answer was right. Fitted: ``threshold_``,
     ``report_`` (what the threshold does on the calibration set).
     """
 
-    def __init__(self, max_known_rejection: float = 0.04, C: float = 1.0):
+    def __init__(self, max_known_rejection: float = 0.04, C: float = 1.0, min_known: int = 10):
         self.max_known_rejection = max_known_rejection
         self.C = C
+        self.min_known = min_known
 
     def fit(self, X: np.ndarray, known: np.ndarray, correct: np.ndarray) -> OpenSetRejector:
         if not isinstance(self.max_known_rejection, numbers.Real) or not 0 <= self.max_known_rejection < 1:
@@ -72,6 +75,11 @@ class OpenSetRejector(BaseEstimator):
         known, correct = np.asarray(known, bool), np.asarray(correct, bool)
         if X.ndim != 2 or len(X) != len(known) or len(X) != len(correct):
             raise ValueError("X, known and correct must describe the same crops")
+        if not isinstance(self.min_known, numbers.Integral) or self.min_known < 1:
+            raise ValueError(f"min_known must be a positive integer, got {self.min_known!r}")
+        if known.sum() < self.min_known:
+            raise ValueError(f"calibration needs at least {self.min_known} crops of known bands, "
+                             f"got {int(known.sum())}")
         if not known.any() or known.all() or correct.all() or not correct.any():
             raise ValueError("calibration needs crops of known and of unknown bands, and both "
                              "right and wrong top answers")

@@ -331,3 +331,15 @@ def test_a_bundle_refuses_a_learned_model_other_than_its_own(dataset, tmp_path, 
     monkeypatch.setattr(Extractor, "learned_sha256", lambda self: "0" * 64 if self.learned else None)
     with pytest.raises(BundleError, match="built with model .* rebuild the index"):
         RetrievalIndex.open(tmp_path / "index")
+
+
+def test_the_rejector_places_no_threshold_on_too_few_known_crops():
+    """A 4% quantile of two known crops' scores is one of them: it rejected a right cover
+    with 13 inliers. Below `min_known` the kind stays uncalibrated instead."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 4))
+    known = np.arange(40) < 9
+    correct = known & (np.arange(40) % 2 == 0)
+    with pytest.raises(ValueError, match="at least 10 crops of known bands, got 9"):
+        OpenSetRejector().fit(X, known, correct)
+    assert OpenSetRejector(min_known=9).fit(X, known, correct).threshold_ is not None

@@ -30,7 +30,7 @@ TINY_PATHS = {
     "logo": PathConfig(extractor={"gem_sizes": [224]}, encoder={"parts": ["gem"], "projection": None}),
     "album": PathConfig(extractor={"sift": "rootsift", "sift_keypoints": 300, "sift_max_side": 400},
                         encoder={"parts": ["sift_vlad"], "sift_clusters": 16, "projection": None},
-                        verify=5, min_inliers=8),
+                        verify=5, min_inliers=8, reference_blur=2.0),
 }
 
 
