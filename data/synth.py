@@ -93,7 +93,7 @@ class Catalogue:
     known: int
     #: per band index and album: its own index into `data.art.photo_windows()`, or None
     #: for procedural artwork. No two covers share a window.
-    cover_windows: list[list[int | None]] = field(default_factory=list)
+    cover_windows: list[list[int | None]]
 
     def references(self) -> list[dict]:
         """references.csv rows: a logo per known band, then every known cover."""

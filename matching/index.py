@@ -249,8 +249,8 @@ class RetrievalIndex:
                 config=config, extractor=extractor, encoder=encoder, searcher=searcher,
                 rows=np.arange(start, len(refs), dtype=np.int64),
                 vectors=vectors if config.searcher == "balltree" else None,
-                new_keypoints=[_verify_features(c[0], config) for c in per_ref] if config.verify else [],
-                verifier=GeometricVerifier(**config.verifier) if config.verify else None)
+                new_keypoints=[_verify_features(c[0], config) for c in per_ref] if config.verifies else [],
+                verifier=GeometricVerifier(**config.verifier) if config.verifies else None)
         if not paths:
             raise ValueError("no references to index")
         seconds = time.perf_counter() - started
@@ -278,7 +278,7 @@ class RetrievalIndex:
                 sizes.append(image.shape[:2])
                 vector, extraction = _reference_vectors(path, image, (self.seed, ref.ref_id))
                 vectors.append(vector)
-                if path.config.verify:
+                if path.config.verifies:
                     path.new_keypoints.append(_verify_features(extraction, path.config))
             vectors = np.stack(vectors)
             start = len(self.refs)
@@ -393,7 +393,7 @@ class RetrievalIndex:
                     writer.save_bytes(f"{kind}/ann.faiss", path.searcher.to_bytes())
                 else:
                     writer.save_array(f"{kind}/vectors.npy", path.vectors)
-                if path.config.verify:
+                if path.config.verifies:
                     self._save_keypoints(writer, kind, path, self.generation)
                 manifest_paths[kind] = {"config": path.config.to_dict(), "encoder": path.encoder.get_params(),
                                         "dimension": int(path.encoder.dimension_),
@@ -411,7 +411,7 @@ class RetrievalIndex:
             })
         self.generation = generation
         for kind, path in self.paths.items():
-            if path.config.verify:
+            if path.config.verifies:
                 path.store, path.new_keypoints = KeypointStore(generation, kind), []
         return generation
 
@@ -456,8 +456,8 @@ class RetrievalIndex:
                 paths[kind] = KindPath(
                     config=config, extractor=extractor, encoder=encoder,
                     searcher=searcher, rows=generation.array(f"{kind}/refs.npy"), vectors=vectors,
-                    store=KeypointStore(generation, kind) if config.verify else None,
-                    verifier=GeometricVerifier(**config.verifier) if config.verify else None)
+                    store=KeypointStore(generation, kind) if config.verifies else None,
+                    verifier=GeometricVerifier(**config.verifier) if config.verifies else None)
             rejectors = {}
             if "calibration.json" in manifest["files"]:
                 rejectors = {k: OpenSetRejector.from_json(v)
