@@ -6,6 +6,7 @@ names the format and its version, the `DetectorConfig`, and free-form metadata
 (training command, figures); weights are keyed ``network/variable-path``. Models ship in
 float16 (half the size, no measurable loss for inference) and are loaded as float32.
 
+Writing and the first checks are `features.npz_file`'s, shared with the logo descriptor.
 Every problem with a file is a `ModelFileError` whose message names the file and says
 what is wrong: not there, not an npz (truncated or corrupt), another format, a version
 this code does not read, or weights that do not fit the network the header describes.
@@ -13,15 +14,13 @@ this code does not read, or weights that do not fit the network the header descr
 
 from __future__ import annotations
 
-import json
-import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from detector.config import DetectorConfig
 from detector.model import FasterRCNN
+from features.npz_file import READ_ERRORS, open_npz, write_npz
 
 FORMAT = "kyb-detector"
 VERSION = 1
@@ -41,45 +40,28 @@ def save_model(path: str | Path, model: FasterRCNN, *, dtype=np.float16, metadat
                extra_arrays: dict[str, np.ndarray] | None = None) -> Path:
     """Write `model` atomically. `extra_arrays` (e.g. optimizer state in a training
     checkpoint) are stored as they are under ``extra/``."""
-    path = Path(path)
     header = {"format": FORMAT, "version": VERSION, "config": model.config.to_dict(),
               "metadata": metadata or {}}
-    arrays = {HEADER_KEY: np.frombuffer(json.dumps(header).encode("utf-8"), np.uint8)}
+    arrays = {}
     for network, keras_model in model.networks.items():
         for variable in keras_model.weights:
             value = np.asarray(variable.numpy())
             arrays[_weight_key(network, variable)] = value.astype(dtype) if value.dtype.kind == "f" else value
     for key, value in (extra_arrays or {}).items():
         arrays[EXTRA_PREFIX + key] = value
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        np.savez(handle, **arrays)
-    os.replace(tmp, path)
-    return path
+    return write_npz(path, header, arrays, header_key=HEADER_KEY)
 
 
 def read_header(path: str | Path) -> tuple[dict, np.lib.npyio.NpzFile]:
     """The checked header and the open archive; see the module docstring for the errors."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"{path}: detector model file not found")
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise ModelFileError(f"{path}: not a detector model file (not a readable .npz archive, "
-                             f"perhaps truncated or corrupt: {exc})") from exc
-    if not isinstance(archive, np.lib.npyio.NpzFile) or HEADER_KEY not in archive.files:
-        raise ModelFileError(f"{path}: not a detector model file (no {HEADER_KEY} entry)")
-    try:
-        header = json.loads(archive[HEADER_KEY].tobytes().decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError) as exc:
-        raise ModelFileError(f"{path}: the model header is corrupt ({exc})") from exc
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: not a detector model file (format "
-                             f"{header.get('format') if isinstance(header, dict) else header!r}, "
+    header, archive = open_npz(path, header_key=HEADER_KEY, error=ModelFileError, what="detector model")
+    if header.get("format") != FORMAT:
+        archive.close()
+        raise ModelFileError(f"{path}: not a detector model file (format {header.get('format')!r}, "
                              f"expected {FORMAT!r})")
     version = header.get("version")
     if version != VERSION:
+        archive.close()
         hint = "upgrade know-your-bands" if isinstance(version, int) and version > VERSION else \
             "re-export it with `kyb detector export`"
         raise ModelFileError(f"{path}: detector model file version {version!r}; this code reads "
@@ -110,7 +92,7 @@ def load_model(path: str | Path) -> tuple[FasterRCNN, dict]:
                                          f"its own config")
                 try:
                     value = archive[key]
-                except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
+                except READ_ERRORS as exc:
                     raise ModelFileError(f"{path}: weight {key} is corrupt ({exc})") from exc
                 if tuple(value.shape) != tuple(variable.shape):
                     raise ModelFileError(f"{path}: weight {key} has shape {value.shape}, the network "

