@@ -13,7 +13,7 @@ from matching.bundle import BundleError, GenerationWriter, open_generation, sha2
 from matching.crops import read_image
 from matching.index import RetrievalIndex
 from matching.openset import OpenSetRejector
-from matching.presets import PathConfig
+from matching.presets import PathConfig, preset
 
 # Tiny paths: small codebooks and projections, one faiss and one BallTree path, both verified.
 TINY = {
@@ -316,15 +316,18 @@ def test_a_softened_reference_verifies_a_small_blurred_photo_of_it_better():
 def test_a_bundle_refuses_a_learned_model_other_than_its_own(dataset, tmp_path, monkeypatch):
     """Vectors of the shipped descriptor searched with another model's queries would
     give meaningless similarities without any error: the bundle records the model's
-    checksum and refuses to open under another."""
+    checksum and refuses to open under another. The logo path is the default preset's
+    own (learned + ImageNet GeM, SVD, verified), so its round trip is exercised too."""
     from matching.extract import Extractor
 
-    configs = {"logo": PathConfig(extractor={"learned": "shipped"}, searcher="faiss", shortlist=8,
-                                  encoder={"parts": ["learned"], "projection": None}),
-               "album": TINY["album"]}
+    configs = {"logo": preset("default")["logo"], "album": TINY["album"]}
     RetrievalIndex.build(dataset.references, dataset.root, "learned", configs=configs, progress=False).save(
         tmp_path / "index")
     opened = RetrievalIndex.open(tmp_path / "index")
+    logos = [ref for ref in dataset.references if ref.kind == "logo"][:3]
+    for ref in logos:
+        photo = read_image(dataset.reference_path(ref))
+        assert opened.query(photo, "logo", 5).candidates[0].band_id == ref.band_id
     recorded = opened.generation.manifest["paths"]["logo"]["learned_sha256"]
     assert recorded == opened.paths["logo"].extractor.learned_sha256() and len(recorded) == 64
     assert opened.generation.manifest["paths"]["album"]["learned_sha256"] is None
