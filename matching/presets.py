@@ -15,9 +15,8 @@ default here does not change what an existing bundle does.
   fused with a colour GeM-pooled Lite0 vector, SVD-projected to 512-D in an SQ8 faiss
   index (about 0.5 KiB a reference); of its best 100, the 8 with the most one-to-one
   RootSIFT matches are verified by RANSAC and re-rank the list;
-  logos by the learned logo descriptor (256-D, features/logo_descriptor.py) fused with a
-  grayscale ImageNet GeM vector (weight 0.4), SVD-projected to 512-D in faiss, the best
-  30 verified with RootSIFT of both polarities. Both kinds verify against the
+  logos by the learned logo descriptor (256-D, features/logo_descriptor.py) in faiss,
+  the best 30 verified with RootSIFT of both polarities. Both kinds verify against the
   keypoints of a softened copy of each reference (`reference_blur`), whose vector also
   joins the reference's.
   BENCHMARKS.md ("Retrieval (issue 3)") has the measurements behind these choices.
@@ -144,16 +143,13 @@ PRESETS: dict[str, dict[str, PathConfig]] = {
         # Printed logos: the learned descriptor (features/logo_descriptor.py) finds the
         # shortlist; RootSIFT verification (both polarities) promotes a candidate only on
         # clear geometric evidence, which clean or own-colour prints still give.
-        # An ImageNet GeM vector joins the learned one at weight 0.4, the largest that
-        # left synthetic val logos unchanged: it knows marks our logo generator never
-        # draws (emblems, brand marks; FlickrLogos-27 0.665 -> 0.705 before verification).
-        # SVD to 512-D keeps a reference at 512 bytes.
+        # Not fused with an ImageNet GeM vector: that lifted FlickrLogos-27 brand logos
+        # (0.706 -> 0.760) but let more logos of absent bands through on synthetic data
+        # (BENCHMARKS.md, "Fusing an ImageNet vector into the logo path").
         "logo": PathConfig(
             extractor={"learned": "shipped", "sift": "rootsift", "sift_keypoints": 1000,
-                       "sift_max_side": 640, "polarity": True, "both_polarities": True,
-                       "gem_sizes": [224]},
-            encoder={"parts": ["learned", "gem"], "fusion_weight": 0.4, "projection": "svd",
-                     "components": 512},
+                       "sift_max_side": 640, "polarity": True, "both_polarities": True},
+            encoder={"parts": ["learned"], "projection": None},
             searcher="faiss",
             verify=30,
             min_inliers=8,
