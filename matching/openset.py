@@ -80,7 +80,7 @@ class OpenSetRejector(BaseEstimator):
         if known.sum() < self.min_known:
             raise ValueError(f"calibration needs at least {self.min_known} crops of known bands, "
                              f"got {int(known.sum())}")
-        if not known.any() or known.all() or correct.all() or not correct.any():
+        if known.all() or correct.all() or not correct.any():
             raise ValueError("calibration needs crops of known and of unknown bands, and both "
                              "right and wrong top answers")
         self.scaler_ = StandardScaler().fit(X)

@@ -317,7 +317,7 @@ def test_a_bundle_refuses_a_learned_model_other_than_its_own(dataset, tmp_path, 
     """Vectors of the shipped descriptor searched with another model's queries would
     give meaningless similarities without any error: the bundle records the model's
     checksum and refuses to open under another. The logo path is the default preset's
-    own (learned + ImageNet GeM, SVD, verified), so its round trip is exercised too."""
+    own (the learned descriptor, verified), so its round trip is exercised too."""
     from matching.extract import Extractor
 
     configs = {"logo": preset("default")["logo"], "album": TINY["album"]}
