@@ -227,12 +227,14 @@ class RetrievalIndex:
         root = Path(root)
         refs = np.zeros(0, REF_DTYPE)
         paths = {}
-        for kind in KINDS:
-            chosen = [r for r in references if r.kind == kind]
+        # Refuse a kind the preset cannot index before extracting any other kind (minutes).
+        by_kind = {kind: [r for r in references if r.kind == kind] for kind in KINDS}
+        for kind, chosen in by_kind.items():
+            if chosen and kind not in configs:
+                raise ValueError(f"the preset has no {kind} path for the {len(chosen)} {kind} references")
+        for kind, chosen in by_kind.items():
             if not chosen:
                 continue
-            if kind not in configs:
-                raise ValueError(f"the preset has no {kind} path for the {len(chosen)} {kind} references")
             config = configs[kind]
             extractor = Extractor.from_params(config.extractor)
             sizes, per_ref = [], []

@@ -346,3 +346,14 @@ def test_the_rejector_places_no_threshold_on_too_few_known_crops():
     with pytest.raises(ValueError, match="at least 10 crops of known bands, got 9"):
         OpenSetRejector().fit(X, known, correct)
     assert OpenSetRejector(min_known=9).fit(X, known, correct).threshold_ is not None
+
+
+def test_a_kind_the_preset_cannot_index_is_refused_before_any_extraction(dataset, monkeypatch):
+    """A build refuses at once, not after minutes spent on the kinds it can index."""
+    def no_reading(path):
+        raise AssertionError(f"read {path} before refusing")
+
+    monkeypatch.setattr("matching.index.read_image", no_reading)
+    with pytest.raises(ValueError, match="no album path"):
+        RetrievalIndex.build(dataset.references, dataset.root, "tiny", configs={"logo": TINY["logo"]},
+                             progress=False)
