@@ -188,7 +188,9 @@ def preset(name: str) -> dict[str, PathConfig]:
 
 def read_preset_file(path: str | Path) -> tuple[str, dict[str, PathConfig]]:
     """A custom preset from JSON: ``{"name": ..., "logo": {...}, "album": {...}}`` where each
-    kind holds `PathConfig` fields; kinds left out are not indexed. ValueError if invalid."""
+    kind holds `PathConfig` fields. A kind may be left out only for datasets without
+    references of it: the build refuses such references rather than skip them silently.
+    ValueError if invalid."""
     try:
         values = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
