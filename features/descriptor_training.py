@@ -20,6 +20,7 @@ Why this recipe:
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import time
 from dataclasses import asdict, dataclass
@@ -173,6 +174,27 @@ class _KeepBest(keras.callbacks.Callback):
             self.best, self.best_weights = score, self.descriptor.top.get_weights()
 
 
+def rendering_fingerprint() -> str:
+    """A short SHA-256 of the code that makes the training views: the `data` package (logo
+    design, renditions, augmentation) and the descriptor's input preparation. Why: a
+    cache of trunk features rendered by an earlier version of that code looks valid but
+    trains on views the current generator no longer makes."""
+    import data
+    import features.logo_descriptor
+
+    digest = hashlib.sha256()
+    for source in [*sorted(Path(data.__file__).parent.glob("*.py")), Path(features.logo_descriptor.__file__)]:
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def trunk_cache_name(config: TrainingConfig, descriptor_config: DescriptorConfig) -> str:
+    """The cache file of a rendered set: what decides its views and their trunk features."""
+    key = {"seed": config.seed, "designs": config.designs, "renditions": config.renditions,
+           "trainable_from": descriptor_config.trainable_from, "code": rendering_fingerprint()}
+    return "trunk-" + "-".join(f"{k}{v}" for k, v in key.items()) + ".npy"
+
+
 def trunk_feature_set(descriptor: LogoDescriptor, config: TrainingConfig, cache: Path | None = None,
                       progress: bool = True) -> np.ndarray:
     """(logos, views, *trunk shape) float16 trunk outputs of the rendered training set.
@@ -181,9 +203,7 @@ def trunk_feature_set(descriptor: LogoDescriptor, config: TrainingConfig, cache:
     and trunk wrote them, and written there otherwise, so a second training run (another
     learning rate, more epochs, or one restarted after being killed) skips rendering.
     """
-    key = {"seed": config.seed, "designs": config.designs, "renditions": config.renditions,
-           "trainable_from": descriptor.config.trainable_from}
-    name = "trunk-" + "-".join(f"{k}{v}" for k, v in key.items()) + ".npy"
+    name = trunk_cache_name(config, descriptor.config)
     if cache is not None and (Path(cache) / name).is_file():
         return np.load(Path(cache) / name)
     views = render_training_set(config, progress)

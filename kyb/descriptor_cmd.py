@@ -38,7 +38,8 @@ def descriptor():
               help="Processes rendering the training views.")
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path),
               help="Folder keeping the rendered set's trunk features, so that another run with "
-                   "the same --seed/--designs/--renditions/--trainable-from skips rendering.")
+                   "the same --seed/--designs/--renditions/--trainable-from (and generator code) "
+                   "skips rendering.")
 def train(out, designs, val_designs, renditions, epochs, logos_per_batch, views_per_logo, learning_rate,
           temperature, dimension,
           trainable_from, seed, workers, cache):

@@ -11,6 +11,7 @@ from data.imaging import to_uint8
 from data.logos import design_logo, render_reference
 from data.names import band_name
 from data.renditions import ink_mask, render_print
+from features import descriptor_training
 from features.descriptor_training import TrainingConfig, train_descriptor
 from features.logo_descriptor import (
     INPUT_SHAPE,
@@ -100,3 +101,14 @@ def test_shipped_weights_load_offline_and_rank_a_rendition_first():
         firsts += int(np.argmax(similarities) == index)
     # The shipped model gets 14 of 16; the untrained network about 2 (held-out top-1 0.08).
     assert firsts >= 12, f"the rendition's own logo came first for {firsts} of 16"
+
+
+def test_the_trunk_cache_is_keyed_by_the_rendering_code(monkeypatch):
+    """A cache rendered by other generator code is not reused."""
+    config, descriptor_config = TrainingConfig(), DescriptorConfig()
+    name = descriptor_training.trunk_cache_name(config, descriptor_config)
+    assert name == descriptor_training.trunk_cache_name(config, descriptor_config)
+    assert name != descriptor_training.trunk_cache_name(TrainingConfig(designs=3000),
+                                                        descriptor_config)
+    monkeypatch.setattr(descriptor_training, "rendering_fingerprint", lambda: "0123456789ab")
+    assert name != descriptor_training.trunk_cache_name(config, descriptor_config)
