@@ -39,7 +39,9 @@ def ink_mask(reference: np.ndarray) -> np.ndarray:
 
     The background colour is the median of the image border; a pixel's ink is its colour
     distance from it, scaled so that the strongest ink (99th percentile) is 1. Outlines
-    in a third colour count as ink, as a printer would print them.
+    in a third colour count as ink, as a printer would print them. Verification also
+    takes it of a crop, whose border is mostly the surface the logo is printed on
+    (matching/extract.py, `ink`): it is the same mask whatever colours the print is in.
     """
     image = to_float(reference) if reference.dtype == np.uint8 else np.asarray(reference, np.float32)
     if image.ndim == 2:

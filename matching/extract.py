@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from features.images import polarity_normalised, rescale, to_gray, to_uint8
+from data.renditions import ink_mask
+from features.images import polarity_normalised, rescale, to_gray, to_rgb_float, to_uint8
 from features.local import LocalFeatures, extract_sift
 from features.normalize import l2_normalize
 
@@ -45,6 +46,7 @@ class Extraction:
     `inverted` (queries of paths with ``both_polarities``) holds the SIFT features of the
     image with its polarity flipped (and the same CNN parts): a crop whose border misleads
     `polarity_normalised` still meets its reference the right way round in one of the two.
+    `ink` holds the SIFT features of the image's ink map (extractors with ``ink``).
     """
 
     width: int
@@ -53,6 +55,7 @@ class Extraction:
     conv5: LocalFeatures | None = None
     gem: np.ndarray | None = None
     learned: np.ndarray | None = None
+    ink: LocalFeatures | None = None
     inverted: Extraction | None = None
 
 
@@ -85,7 +88,12 @@ class Extractor:
     - `both_polarities`: queries (``query=True``) also extract SIFT from the inverted
       image (`Extraction.inverted`), for crops whose border lies about their polarity;
     - `learned`: the learned logo descriptor (`features.logo_descriptor`): ``"shipped"``
-      for the model shipped with the package, or the path of a trained model file.
+      for the model shipped with the package, or the path of a trained model file;
+    - `ink`: SIFT also on the image's ink map (`data.renditions.ink_mask`: each pixel's
+      colour distance from the colour of the image's border, drawn dark on light). Why: a
+      logo printed in red on a black shirt, or white on green over cloth texture, has an
+      ink map like its black-on-white reference's, while its grayscale shares few
+      keypoints with it; verification counts the inliers of both views.
     """
 
     sift: str | None = None
@@ -99,6 +107,7 @@ class Extractor:
     polarity: bool = False
     both_polarities: bool = False
     learned: str | None = None
+    ink: bool = False
 
     def __post_init__(self):
         if self.sift not in (None, "sift", "rootsift"):
@@ -113,13 +122,15 @@ class Extractor:
                            _check_sizes("gem_sizes", self.gem_sizes) if self.gem_sizes else ())
         if not isinstance(self.gem_p, numbers.Real) or self.gem_p < 1:
             raise ValueError(f"gem_p must be a number >= 1, got {self.gem_p!r}")
-        for name in ("conv5_grayscale", "gem_grayscale", "polarity", "both_polarities"):
+        for name in ("conv5_grayscale", "gem_grayscale", "polarity", "both_polarities", "ink"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.learned is not None and (not isinstance(self.learned, str) or not self.learned):
             raise ValueError(f"learned must be None, 'shipped' or a model path, got {self.learned!r}")
         if self.both_polarities and not (self.sift and self.polarity):
             raise ValueError("both_polarities needs SIFT with polarity=True")
+        if self.ink and not self.sift:
+            raise ValueError("ink takes SIFT on the ink map: it needs sift")
 
     @classmethod
     def from_params(cls, params: dict) -> Extractor:
@@ -152,10 +163,13 @@ class Extractor:
             result.gem = self._gem(image)
         if self.learned:
             result.learned = self._learned(image)
+        if self.ink:
+            result.ink = self._sift(255.0 - 255.0 * ink_mask(to_rgb_float(image) / 255.0))
         if query and self.both_polarities:
-            # The CNN parts are shared: they are computed on the normalised image either way.
+            # The CNN parts and the ink map are shared: neither depends on the polarity.
             result.inverted = Extraction(width, height, sift=self._sift(255.0 - sift_input),
-                                         conv5=result.conv5, gem=result.gem, learned=result.learned)
+                                         conv5=result.conv5, gem=result.gem, learned=result.learned,
+                                         ink=result.ink)
         return result
 
     def learned_sha256(self) -> str | None:

@@ -11,13 +11,16 @@ KIND/encoder/NAME.npy        codebooks and PCA of the kind's global descriptor
 KIND/ann.faiss               the faiss index (faiss paths), or
 KIND/vectors.npy             the vectors the BallTree is rebuilt from (balltree paths)
 KIND/keypoints/...           the lazily read keypoint store (verified paths only)
+KIND/ink/keypoints/...       the same for the ink-map features (paths whose extractor has `ink`)
 ```
 
 A query runs its kind's path: extract, encode, search a shortlist, verify a few of it
 geometrically (the best by similarity, or those with the most one-to-one matches where
-the path has a prefilter), rank (candidates with at least `min_inliers` inliers first, by inliers,
-then the rest by similarity), keep the best reference per band, and ask the calibrated
-rejector whether the top band is believable (`verdict` ``match`` or ``unknown``).
+the path has a prefilter; a candidate's inliers are summed over the verified views: the
+SIFT of the image and, with `ink`, of its ink map), rank (candidates with at least
+`min_inliers` inliers first, by inliers, then the rest by similarity), keep the best
+reference per band, and ask the calibrated rejector whether the top band is believable
+(`verdict` ``match`` or ``unknown``).
 """
 
 from __future__ import annotations
@@ -111,8 +114,8 @@ class KindPath:
     searcher: BallTreeSearch | FaissSearch
     rows: np.ndarray                       # vector order -> row of the id map
     vectors: np.ndarray | None = None      # kept for BallTree paths (rebuilt from them)
-    store: KeypointStore | None = None     # verified paths, once saved
-    new_keypoints: list = field(default_factory=list)  # features not yet written to a shard
+    stores: dict[str, KeypointStore] = field(default_factory=dict)  # per view, once saved
+    new_keypoints: list[dict] = field(default_factory=list)  # {view: features} per reference not in a shard
     verifier: GeometricVerifier | None = None
 
     def describe(self, image: np.ndarray) -> tuple[Extraction, np.ndarray]:
@@ -136,10 +139,20 @@ class KindPath:
                     best[position] = similarity
         return sorted(best.items(), key=lambda item: -item[1])[:k]
 
-    def keypoints(self, position: int):
-        """Local features of the reference at vector position `position`."""
-        stored = len(self.store) if self.store is not None else 0
-        return self.store[position] if position < stored else self.new_keypoints[position - stored]
+    @property
+    def views(self) -> tuple[str, ...]:
+        """The views verification compares: ``sift``, and ``ink`` where the extractor takes it."""
+        return ("sift", "ink") if self.extractor.ink else ("sift",)
+
+    def stored_count(self) -> int:
+        return len(self.stores["sift"]) if self.stores else 0
+
+    def keypoints(self, position: int) -> dict[str, LocalFeatures]:
+        """Local features, per view, of the reference at vector position `position`."""
+        stored = self.stored_count()
+        if position < stored:
+            return {view: self.stores[view][position] for view in self.views}
+        return self.new_keypoints[position - stored]
 
 
 def _reference_vectors(path: KindPath, image: np.ndarray,
@@ -172,19 +185,29 @@ def _softened(image: np.ndarray, sigma: float, working_side: int) -> np.ndarray:
     return cv2.GaussianBlur(image.astype(np.float32), (0, 0), sigma * scale)
 
 
-def _verification_query(extraction: Extraction, strongest: int | None = None) -> LocalFeatures:
-    """The crop's SIFT features to verify with, both polarities where there are two;
-    with `strongest`, only that many of each polarity (features are strongest first)."""
-    views = [extraction.sift] if extraction.inverted is None else [extraction.sift, extraction.inverted.sift]
-    views = [view.head(strongest) for view in views] if strongest is not None else views
-    if len(views) == 1:
-        return views[0]
-    return LocalFeatures(np.concatenate([v.keypoints for v in views]),
-                         np.concatenate([v.descriptors for v in views]))
+def _verification_query(extraction: Extraction, views: Sequence[str],
+                        strongest: int | None = None) -> dict[str, LocalFeatures]:
+    """The crop's features to verify with, per view: SIFT of both polarities where there
+    are two, and the ink map's; with `strongest`, only that many of each (features are
+    strongest first)."""
+    sift = [extraction.sift] if extraction.inverted is None else [extraction.sift, extraction.inverted.sift]
+    query = {"sift": sift, "ink": [extraction.ink]}
+    merged = {}
+    for view in views:
+        parts = [part.head(strongest) for part in query[view]] if strongest is not None else query[view]
+        merged[view] = parts[0] if len(parts) == 1 else LocalFeatures(
+            np.concatenate([p.keypoints for p in parts]), np.concatenate([p.descriptors for p in parts]))
+    return merged
 
 
-def _verify_features(extraction: Extraction, config: PathConfig):
-    return extraction.sift.head(config.verify_keypoints)
+def _verify_features(extraction: Extraction, path: KindPath) -> dict[str, LocalFeatures]:
+    """A reference's features to store for verification, per view."""
+    return {view: getattr(extraction, view).head(path.config.verify_keypoints) for view in path.views}
+
+
+def _store_prefix(kind: str, view: str) -> str:
+    """Where a view's keypoint store lies in the bundle (``sift``: where it always has)."""
+    return kind if view == "sift" else f"{kind}/{view}"
 
 
 def _versions() -> dict:
@@ -247,12 +270,14 @@ class RetrievalIndex:
             start = len(refs)
             refs = np.concatenate([refs, _ref_rows(chosen, sizes)])
             searcher = make_searcher(config.searcher, config.searcher_params).fit(vectors)
-            paths[kind] = KindPath(
+            path = KindPath(
                 config=config, extractor=extractor, encoder=encoder, searcher=searcher,
                 rows=np.arange(start, len(refs), dtype=np.int64),
                 vectors=vectors if config.searcher == "balltree" else None,
-                new_keypoints=[_verify_features(c[0], config) for c in per_ref] if config.verifies else [],
                 verifier=GeometricVerifier(**config.verifier) if config.verifies else None)
+            if config.verifies:
+                path.new_keypoints = [_verify_features(copies[0], path) for copies in per_ref]
+            paths[kind] = path
         if not paths:
             raise ValueError("no references to index")
         seconds = time.perf_counter() - started
@@ -281,7 +306,7 @@ class RetrievalIndex:
                 vector, extraction = _reference_vectors(path, image, (self.seed, ref.ref_id))
                 vectors.append(vector)
                 if path.config.verifies:
-                    path.new_keypoints.append(_verify_features(extraction, path.config))
+                    path.new_keypoints.append(_verify_features(extraction, path))
             vectors = np.stack(vectors)
             start = len(self.refs)
             self.refs = np.concatenate([self.refs, _ref_rows(chosen, sizes)])
@@ -342,14 +367,16 @@ class RetrievalIndex:
         """Set `inliers` of the shortlist entries chosen for verification: with
         `early_accept`, the first `EARLY_CANDIDATES`, and the rest only when neither of
         them is already convincing."""
-        query = _verification_query(extraction)
+        query = _verification_query(extraction, path.views)
 
         def verify(entries):
             for candidate, position in entries:
                 if candidate.inliers is None:
                     ref = self.refs[path.rows[position]]
-                    candidate.inliers = path.verifier.verify(
-                        query, path.keypoints(position), (float(ref["width"]), float(ref["height"]))).inliers
+                    size = (float(ref["width"]), float(ref["height"]))
+                    reference = path.keypoints(position)
+                    candidate.inliers = sum(path.verifier.verify(query[view], reference[view], size).inliers
+                                            for view in path.views)
 
         if path.config.early_accept:
             first = shortlist[:EARLY_CANDIDATES]
@@ -368,8 +395,12 @@ class RetrievalIndex:
         if not config.prefilter:
             return shortlist[:config.verify]
         pool = shortlist[:config.prefilter]
-        query = _verification_query(extraction, config.prefilter_keypoints)
-        counts = [path.verifier.count_matches(query, path.keypoints(position)) for _, position in pool]
+        query = _verification_query(extraction, path.views, config.prefilter_keypoints)
+        counts = []
+        for _, position in pool:
+            reference = path.keypoints(position)
+            counts.append(sum(path.verifier.count_matches(query[view], reference[view])
+                              for view in path.views))
         order = sorted(range(len(pool)), key=lambda i: -counts[i])
         return [pool[i] for i in order[:config.verify]]
 
@@ -414,22 +445,27 @@ class RetrievalIndex:
         self.generation = generation
         for kind, path in self.paths.items():
             if path.config.verifies:
-                path.store, path.new_keypoints = KeypointStore(generation, kind), []
+                path.stores = {view: KeypointStore(generation, _store_prefix(kind, view))
+                               for view in path.views}
+                path.new_keypoints = []
         return generation
 
     @staticmethod
     def _save_keypoints(writer: GenerationWriter, kind: str, path: KindPath, base: Generation | None) -> None:
-        """Reuse the shards already stored, write the new features as one more shard."""
-        table = np.zeros((0, 3), np.int64)
-        if path.store is not None:
-            table = path.store.table
-            for name in base.manifest["files"]:
-                if name.startswith(f"{kind}/keypoints/shard-"):
-                    writer.reuse(name, base)
-        if path.new_keypoints or path.store is None:
-            shard = int(table[:, 0].max()) + 1 if len(table) else 0
-            table = np.concatenate([table, write_shard(writer, kind, shard, path.new_keypoints)])
-        writer.save_array(table_name(kind), table)
+        """Per view: reuse the shards already stored, write the new features as one more shard."""
+        for view in path.views:
+            prefix = _store_prefix(kind, view)
+            table = np.zeros((0, 3), np.int64)
+            if path.stores:
+                table = path.stores[view].table
+                for name in base.manifest["files"]:
+                    if name.startswith(f"{prefix}/keypoints/shard-"):
+                        writer.reuse(name, base)
+            if path.new_keypoints or not path.stores:
+                shard = int(table[:, 0].max()) + 1 if len(table) else 0
+                features = [per_view[view] for per_view in path.new_keypoints]
+                table = np.concatenate([table, write_shard(writer, prefix, shard, features)])
+            writer.save_array(table_name(prefix), table)
 
     @classmethod
     def open(cls, root: str | Path, verify: bool = True) -> RetrievalIndex:
@@ -455,11 +491,14 @@ class RetrievalIndex:
                     searcher = make_searcher("balltree", config.searcher_params).fit(vectors)
                 extractor = Extractor.from_params(config.extractor)
                 _check_learned_model(generation, kind, info, extractor)
-                paths[kind] = KindPath(
+                path = KindPath(
                     config=config, extractor=extractor, encoder=encoder,
                     searcher=searcher, rows=generation.array(f"{kind}/refs.npy"), vectors=vectors,
-                    store=KeypointStore(generation, kind) if config.verifies else None,
                     verifier=GeometricVerifier(**config.verifier) if config.verifies else None)
+                if config.verifies:
+                    path.stores = {view: KeypointStore(generation, _store_prefix(kind, view))
+                                   for view in path.views}
+                paths[kind] = path
             rejectors = {}
             if "calibration.json" in manifest["files"]:
                 rejectors = {k: OpenSetRejector.from_json(v)

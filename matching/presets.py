@@ -16,7 +16,8 @@ default here does not change what an existing bundle does.
   index (about 0.5 KiB a reference); of its best 100, the 8 with the most one-to-one
   RootSIFT matches are verified by RANSAC and re-rank the list;
   logos by the learned logo descriptor (256-D, features/logo_descriptor.py) in faiss,
-  the best 30 verified with RootSIFT of both polarities. Both kinds verify against the
+  the best 30 verified with RootSIFT of both polarities and of the ink map, the two
+  views' inliers summed. Both kinds verify against the
   keypoints of a softened copy of each reference (`reference_blur`), whose vector also
   joins the reference's.
   BENCHMARKS.md ("Retrieval (issue 3)") has the measurements behind these choices.
@@ -142,13 +143,14 @@ PRESETS: dict[str, dict[str, PathConfig]] = {
     "default": {
         # Printed logos: the learned descriptor (features/logo_descriptor.py) finds the
         # shortlist; RootSIFT verification (both polarities) promotes a candidate only on
-        # clear geometric evidence, which clean or own-colour prints still give.
+        # clear geometric evidence, which clean or own-colour prints still give, and
+        # verification on the ink map (`ink`) gives it for prints in another colour too.
         # Not fused with an ImageNet GeM vector: that lifted FlickrLogos-27 brand logos
         # (0.706 -> 0.760) but let more logos of absent bands through on synthetic data
         # (BENCHMARKS.md, "Fusing an ImageNet vector into the logo path").
         "logo": PathConfig(
             extractor={"learned": "shipped", "sift": "rootsift", "sift_keypoints": 1000,
-                       "sift_max_side": 640, "polarity": True, "both_polarities": True},
+                       "sift_max_side": 640, "polarity": True, "both_polarities": True, "ink": True},
             encoder={"parts": ["learned"], "projection": None},
             searcher="faiss",
             verify=30,

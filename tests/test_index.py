@@ -15,11 +15,12 @@ from matching.index import RetrievalIndex
 from matching.openset import OpenSetRejector
 from matching.presets import PathConfig, preset
 
-# Tiny paths: small codebooks and projections, one faiss and one BallTree path, both verified.
+# Tiny paths: small codebooks and projections, one faiss and one BallTree path, both verified
+# (logos also on the ink map, so its keypoint store goes through every round trip).
 TINY = {
     "logo": PathConfig(
         extractor={"sift": "rootsift", "sift_keypoints": 300, "sift_max_side": 400, "polarity": True,
-                   "both_polarities": True},
+                   "both_polarities": True, "ink": True},
         encoder={"parts": ["sift_vlad"], "sift_clusters": 8, "projection": "svd", "components": 16,
                  "sample_size": 4000},
         searcher="faiss", shortlist=8, verify=4, verify_keypoints=200, min_inliers=8),
@@ -157,7 +158,9 @@ def test_add_appends_without_retraining_and_readers_keep_working(dataset, tmp_pa
     for name, info in old.manifest["files"].items():
         if "/encoder/" in name or "/keypoints/shard-00000" in name:
             assert new.manifest["files"][name]["sha256"] == info["sha256"], name
-    assert any("/keypoints/shard-00001" in name for name in new.manifest["files"])
+    for store in ("logo/keypoints", "logo/ink/keypoints", "album/keypoints"):
+        assert f"{store}/shard-00000.kp.npy" in old.manifest["files"]
+        assert f"{store}/shard-00001.kp.npy" in new.manifest["files"]
 
     fresh = RetrievalIndex.open(root)
     added_refs = [ref for ref in dataset.references if ref.band_id in new_bands]
@@ -357,3 +360,57 @@ def test_a_kind_the_preset_cannot_index_is_refused_before_any_extraction(dataset
     with pytest.raises(ValueError, match="no album path"):
         RetrievalIndex.build(dataset.references, dataset.root, "tiny", configs={"logo": TINY["logo"]},
                              progress=False)
+
+
+def _text_logo(text: str) -> np.ndarray:
+    import cv2
+
+    logo = np.full((160, 520, 3), 255, np.uint8)
+    cv2.putText(logo, text, (18, 112), cv2.FONT_HERSHEY_TRIPLEX, 2.6, (0, 0, 0), 7, cv2.LINE_AA)
+    return logo
+
+
+def _isoluminant_print(logo: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The logo's ink printed in red on a woven grey shirt of the same luminance, tilted."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    ink = (255 - logo[..., :1]).astype(np.float32) / 255
+    yy, xx = np.mgrid[0:logo.shape[0], 0:logo.shape[1]]
+    weave = 40 * (np.sin(xx * 1.3) * np.sin(yy * 1.3) > 0) + rng.normal(0, 12, logo.shape[:2])
+    shirt = np.repeat(np.clip(75 + weave, 0, 255)[..., None], 3, axis=2)
+    printed = shirt * (1 - ink) + np.array([200, 30, 30], np.float32) * ink
+    tilt = np.array([[0.7, 0.1, 20], [-0.05, 0.75, 15], [1e-4, 2e-4, 1]])
+    photo = cv2.warpPerspective(printed.astype(np.uint8), tilt, (420, 170),
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=(95, 95, 95))
+    return cv2.GaussianBlur(photo, (0, 0), 0.8)
+
+
+def test_a_print_in_another_colour_verifies_on_the_ink_map(tmp_path):
+    """`ink`: red letters on a grey shirt of the same luminance leave nothing for SIFT on
+    grayscale, but their ink map is the reference's; an unrelated logo still gets nothing."""
+    import dataclasses
+
+    import cv2
+
+    from data.dataset import Reference
+
+    names = ["Morbid Fog", "Vile Throne", "Ashen Crypt"]
+    references = []
+    for number, name in enumerate(names, start=1):
+        cv2.imwrite(str(tmp_path / f"{number}.png"), _text_logo(name)[..., ::-1])
+        references.append(Reference(number, number, None, "logo", f"{number}.png"))
+    photo = _isoluminant_print(_text_logo(names[0]))
+    with_ink = dataclasses.replace(TINY["logo"], shortlist=3, verify=3, min_inliers=8,
+                                   encoder={"parts": ["sift_vlad"], "sift_clusters": 4, "projection": None})
+    gray_only = dataclasses.replace(with_ink, extractor={**with_ink.extractor, "ink": False})
+
+    inliers = {}
+    for name, config in (("gray", gray_only), ("ink", with_ink)):
+        index = RetrievalIndex.build(references, tmp_path, "ink", configs={"logo": config}, progress=False)
+        index.save(tmp_path / name)
+        reopened = RetrievalIndex.open(tmp_path / name)
+        inliers[name] = {c.band_id: c.inliers for c in reopened.query(photo, "logo", 3).candidates}
+    assert max(inliers["gray"].values()) < 8
+    assert inliers["ink"][1] >= 20
+    assert max(inliers["ink"][2], inliers["ink"][3]) < 8
