@@ -49,7 +49,9 @@ def index():
                    "with the fields of matching.presets.PathConfig.")
 @click.option("--calibration-dataset", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Dataset whose held-out split calibrates 'unknown' (default: --dataset).")
-@click.option("--calibration-split", default="val", show_default=True)
+@click.option("--calibration-split",
+              help="Split(s) of the calibration dataset whose crops calibrate 'unknown', "
+                   "comma-separated and pooled (default: train,val).")
 @click.option("--calibration-from", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Copy the open-set calibration of this bundle instead (for datasets without "
                    "crops of unknown bands).")
@@ -68,10 +70,10 @@ def build(dataset, out, preset, preset_file, calibration_dataset, calibration_sp
         configs = None
         if preset_file is not None:
             preset, configs = read_preset_file(preset_file)
+        splits = {"calibration_split": calibration_split} if calibration_split else {}
         report = build_bundle(dataset, out, preset, configs=configs, force=force,
-                              calibration_dataset=calibration_dataset,
-                              calibration_from=calibration_from, calibration_split=calibration_split,
-                              max_known_rejection=max_known_rejection, seed=seed)
+                              calibration_dataset=calibration_dataset, calibration_from=calibration_from,
+                              max_known_rejection=max_known_rejection, seed=seed, **splits)
     except (FileExistsError, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     echo_index(report.index)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from data.dataset import Reference, load_dataset, read_references
 from matching.bundle import BundleError, is_bundle
-from matching.evaluate import calibrate
+from matching.evaluate import CALIBRATION_SPLITS, calibrate
 from matching.index import RetrievalIndex
 from matching.presets import PathConfig
 
@@ -40,7 +40,7 @@ def check_target(out: Path, force: bool) -> None:
 def build_bundle(dataset_root: str | Path, out: str | Path, preset_name: str = "default", *,
                  configs: dict[str, PathConfig] | None = None, force: bool = False,
                  calibration_dataset: str | Path | None = None,
-                 calibration_from: str | Path | None = None, calibration_split: str = "val",
+                 calibration_from: str | Path | None = None, calibration_split: str = CALIBRATION_SPLITS,
                  max_known_rejection: float = 0.04, seed: int = 0, progress: bool = True) -> BuildReport:
     """Build the index of a dataset's references, calibrate it, and save it at `out`.
 

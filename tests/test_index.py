@@ -219,6 +219,25 @@ def test_build_bundle_calibrates_on_a_held_out_split(small_dataset, tmp_path):
         check_target(tmp_path / "other", force=True)
 
 
+def test_calibration_pools_the_splits_it_is_given(dataset, built):
+    """``train,val`` fits each kind's rejector on the crops of both splits; a split the
+    dataset does not have is refused by name rather than calibrating on nothing."""
+    from matching.crops import ground_truth_crops
+    from matching.evaluate import calibrate
+
+    index = RetrievalIndex(built.preset_name, built.refs, built.paths, seed=built.seed)
+    pooled = calibrate(index, dataset, "train,val", progress=False)
+    for kind, outcome in pooled.items():
+        if outcome["calibrated"]:
+            crops = [c for split in ("train", "val") for c in ground_truth_crops(dataset, split)
+                     if c.kind == kind and c.known]
+            assert outcome["known"] == len(crops)
+            assert len(crops) > sum(c.kind == kind and c.known for c in ground_truth_crops(dataset, "train"))
+    assert any(outcome["calibrated"] for outcome in pooled.values())
+    with pytest.raises(ValueError, match="'vall'"):
+        calibrate(index, dataset, "train,vall", progress=False)
+
+
 def test_writers_take_turns(tmp_path):
     """The writer lock is exclusive: a second writer on the same root waits (here: fails to
     take it without blocking) while the first holds it."""
