@@ -146,7 +146,7 @@ def calibrate(index: RetrievalIndex, dataset: Dataset, split: str = CALIBRATION_
     split is held out from it, and the threshold is a low quantile of known crops'
     confidences, which a few hundred crops place poorly. On ds1000 the val covers alone
     put it among the hardest known crops (no inliers), where it let absent covers with a
-    few chance inliers through; BENCHMARKS.md, "Logos verified on their ink map".
+    few chance inliers through (BENCHMARKS.md, "Retrieval (issue 3)", 2026-12-02).
 
     Returns per kind what happened: the rejector's calibration report, or the reason a
     kind could not be calibrated (no crops of known bands, or no wrong answers to learn

@@ -144,12 +144,10 @@ class KindPath:
         """The views verification compares: ``sift``, and ``ink`` where the extractor takes it."""
         return ("sift", "ink") if self.extractor.ink else ("sift",)
 
-    def stored_count(self) -> int:
-        return len(self.stores["sift"]) if self.stores else 0
-
     def keypoints(self, position: int) -> dict[str, LocalFeatures]:
-        """Local features, per view, of the reference at vector position `position`."""
-        stored = self.stored_count()
+        """Local features, per view, of the reference at vector position `position`
+        (saved ones from the stores, those added since from `new_keypoints`)."""
+        stored = len(self.stores["sift"]) if self.stores else 0
         if position < stored:
             return {view: self.stores[view][position] for view in self.views}
         return self.new_keypoints[position - stored]
