@@ -25,6 +25,7 @@ reference per band, and ask the calibrated rejector whether the top band is beli
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.metadata
 import os
@@ -164,15 +165,19 @@ def _reference_vectors(path: KindPath, image: np.ndarray,
 def _reference_extractions(extractor: Extractor, config: PathConfig, image: np.ndarray,
                            seed: Sequence[int]) -> list[Extraction]:
     """Extractions whose vectors make the reference's one vector; the first one's keypoints
-    are stored for verification (the softened copy's, with `reference_blur`)."""
-    extractions = [extractor(image)]
+    are stored for verification (the softened copy's, with `reference_blur`). The ink map
+    serves verification alone, so it is taken of that first one only."""
+    for_vectors = dataclasses.replace(extractor, ink=False)
     if config.reference_blur:
-        extractions.insert(0, extractor(_softened(image, config.reference_blur, extractor.sift_max_side)))
+        extractions = [extractor(_softened(image, config.reference_blur, extractor.sift_max_side)),
+                       for_vectors(image)]
+    else:
+        extractions = [extractor(image)]
     if config.augment:
         rng = np.random.default_rng(list(seed))
         source = image.astype(np.float32) / 255.0
         for _ in range(config.augment):
-            extractions.append(extractor(np.clip(augment_reference(source, rng) * 255.0, 0, 255)))
+            extractions.append(for_vectors(np.clip(augment_reference(source, rng) * 255.0, 0, 255)))
     return extractions
 
 

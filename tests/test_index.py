@@ -433,3 +433,12 @@ def test_a_print_in_another_colour_verifies_on_the_ink_map(tmp_path):
     assert max(inliers["gray"].values()) < 8
     assert inliers["ink"][1] >= 20
     assert max(inliers["ink"][2], inliers["ink"][3]) < 8
+
+    # Only the extraction whose keypoints are stored (the softened copy's) takes the ink map.
+    from matching.extract import Extractor
+    from matching.index import _reference_extractions
+
+    softened, sharp = _reference_extractions(Extractor.from_params(with_ink.extractor),
+                                             dataclasses.replace(with_ink, reference_blur=2.0),
+                                             _text_logo(names[0]), (0, 1))
+    assert softened.ink is not None and len(softened.ink) > 0 and sharp.ink is None
