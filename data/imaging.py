@@ -1,4 +1,5 @@
-"""Small image primitives shared by the generator: noise fields, colours, compositing.
+"""Small image primitives shared by the generator: noise fields, colours, compositing,
+and the ink mask that logo verification also reads.
 
 Images inside the generator are float32 RGB in [0, 1] with a separate float32 alpha
 in [0, 1]; they become uint8 only when written to disk.
@@ -13,6 +14,9 @@ import cv2
 import numpy as np
 
 NOISE_BANK_SIDE = 1088
+
+#: Share of the shorter image side taken as its border when finding the background (`ink_mask`).
+INK_BORDER = 0.04
 
 
 def smooth_field(rng: np.random.Generator, shape: tuple[int, int], cells: int) -> np.ndarray:
@@ -139,3 +143,25 @@ def tight_box(mask: np.ndarray, threshold: float = 0.5) -> tuple[int, int, int, 
         return None
     x, y, width, height = cv2.boundingRect(binary)
     return x, y, x + width, y + height
+
+
+def ink_mask(reference: np.ndarray) -> np.ndarray:
+    """Soft ink mask (float32 HxW in [0, 1]) of a reference drawn on a plain background.
+
+    The background colour is the median of the image border; a pixel's ink is its colour
+    distance from it, scaled so that the strongest ink (99th percentile) is 1. Outlines
+    in a third colour count as ink, as a printer would print them. Verification also
+    takes it of a crop, whose border is mostly the surface the logo is printed on
+    (matching/extract.py, `ink`): it is the same mask whatever colours the print is in.
+    """
+    image = to_float(reference) if reference.dtype == np.uint8 else np.asarray(reference, np.float32)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    image = image[..., :3]
+    height, width = image.shape[:2]
+    edge = max(1, int(min(height, width) * INK_BORDER))
+    border = np.concatenate([image[:edge].reshape(-1, 3), image[-edge:].reshape(-1, 3),
+                             image[:, :edge].reshape(-1, 3), image[:, -edge:].reshape(-1, 3)])
+    distance = np.linalg.norm(image - np.median(border, axis=0), axis=2)
+    scale = max(float(np.percentile(distance, 99)), 0.1)
+    return np.clip(distance / scale, 0, 1).astype(np.float32)

@@ -22,6 +22,7 @@ from data.degrade import camera, jpeg_quality
 from data.imaging import (
     blend,
     contrasting_colour,
+    ink_mask,
     random_colour,
     resize_to,
     tight_box,
@@ -29,31 +30,6 @@ from data.imaging import (
     worn_print,
 )
 from data.scenes import SHIRT_COLOURS
-
-#: Share of the shorter reference side taken as its border when finding the background.
-BORDER = 0.04
-
-
-def ink_mask(reference: np.ndarray) -> np.ndarray:
-    """Soft ink mask (float32 HxW in [0, 1]) of a reference drawn on a plain background.
-
-    The background colour is the median of the image border; a pixel's ink is its colour
-    distance from it, scaled so that the strongest ink (99th percentile) is 1. Outlines
-    in a third colour count as ink, as a printer would print them. Verification also
-    takes it of a crop, whose border is mostly the surface the logo is printed on
-    (matching/extract.py, `ink`): it is the same mask whatever colours the print is in.
-    """
-    image = to_float(reference) if reference.dtype == np.uint8 else np.asarray(reference, np.float32)
-    if image.ndim == 2:
-        image = np.repeat(image[..., None], 3, axis=2)
-    image = image[..., :3]
-    height, width = image.shape[:2]
-    edge = max(1, int(min(height, width) * BORDER))
-    border = np.concatenate([image[:edge].reshape(-1, 3), image[-edge:].reshape(-1, 3),
-                             image[:, :edge].reshape(-1, 3), image[:, -edge:].reshape(-1, 3)])
-    distance = np.linalg.norm(image - np.median(border, axis=0), axis=2)
-    scale = max(float(np.percentile(distance, 99)), 0.1)
-    return np.clip(distance / scale, 0, 1).astype(np.float32)
 
 
 def _surface(rng: np.random.Generator, width: int, height: int) -> np.ndarray:

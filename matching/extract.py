@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from data.renditions import ink_mask
+from data.imaging import ink_mask
 from features.images import polarity_normalised, rescale, to_gray, to_rgb_float, to_uint8
 from features.local import LocalFeatures, extract_sift
 from features.normalize import l2_normalize
@@ -89,7 +89,7 @@ class Extractor:
       image (`Extraction.inverted`), for crops whose border lies about their polarity;
     - `learned`: the learned logo descriptor (`features.logo_descriptor`): ``"shipped"``
       for the model shipped with the package, or the path of a trained model file;
-    - `ink`: SIFT also on the image's ink map (`data.renditions.ink_mask`: each pixel's
+    - `ink`: SIFT also on the image's ink map (`data.imaging.ink_mask`: each pixel's
       colour distance from the colour of the image's border, drawn dark on light). Why: a
       logo printed in red on a black shirt, or white on green over cloth texture, has an
       ink map like its black-on-white reference's, while its grayscale shares few

@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from data.imaging import to_uint8
+from data.imaging import ink_mask, to_uint8
 from data.logos import design_logo, render_reference
 from data.names import band_name
-from data.renditions import ink_mask, render_print
+from data.renditions import render_print
 from features import descriptor_training
 from features.descriptor_training import TrainingConfig, train_descriptor
 from features.logo_descriptor import (
