@@ -145,6 +145,11 @@ class KindPath:
         """The views verification compares: ``sift``, and ``ink`` where the extractor takes it."""
         return ("sift", "ink") if self.extractor.ink else ("sift",)
 
+    def open_stores(self, generation: Generation, kind: str) -> None:
+        """Read this path's keypoints, per view, from the saved `generation` from now on."""
+        self.stores = {view: KeypointStore(generation, _store_prefix(kind, view)) for view in self.views}
+        self.new_keypoints = []
+
     def keypoints(self, position: int) -> dict[str, LocalFeatures]:
         """Local features, per view, of the reference at vector position `position`
         (saved ones from the stores, those added since from `new_keypoints`)."""
@@ -448,9 +453,7 @@ class RetrievalIndex:
         self.generation = generation
         for kind, path in self.paths.items():
             if path.config.verifies:
-                path.stores = {view: KeypointStore(generation, _store_prefix(kind, view))
-                               for view in path.views}
-                path.new_keypoints = []
+                path.open_stores(generation, kind)
         return generation
 
     @staticmethod
@@ -499,8 +502,7 @@ class RetrievalIndex:
                     searcher=searcher, rows=generation.array(f"{kind}/refs.npy"), vectors=vectors,
                     verifier=GeometricVerifier(**config.verifier) if config.verifies else None)
                 if config.verifies:
-                    path.stores = {view: KeypointStore(generation, _store_prefix(kind, view))
-                                   for view in path.views}
+                    path.open_stores(generation, kind)
                 paths[kind] = path
             rejectors = {}
             if "calibration.json" in manifest["files"]:
