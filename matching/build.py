@@ -16,7 +16,7 @@ from pathlib import Path
 
 from data.dataset import Reference, load_dataset, read_references
 from matching.bundle import BundleError, is_bundle
-from matching.evaluate import CALIBRATION_SPLITS, calibrate
+from matching.evaluate import CALIBRATION_SPLITS, calibrate, calibration_splits
 from matching.index import RetrievalIndex
 from matching.presets import PathConfig
 
@@ -49,12 +49,15 @@ def build_bundle(dataset_root: str | Path, out: str | Path, preset_name: str = "
     out = Path(out)
     check_target(out, force)
     dataset = load_dataset(dataset_root)
+    held_out = None
+    if calibration_from is None:  # a misnamed split is refused now, not after the build's minutes
+        held_out = load_dataset(calibration_dataset) if calibration_dataset is not None else dataset
+        calibration_splits(held_out, calibration_split)
     index = RetrievalIndex.build(dataset.references, dataset.root, preset_name, configs=configs, seed=seed,
                                  progress=progress)
-    if calibration_from is not None:
+    if held_out is None:
         calibration = copy_calibration(index, RetrievalIndex.open(calibration_from))
     else:
-        held_out = load_dataset(calibration_dataset) if calibration_dataset is not None else dataset
         calibration = calibrate(index, held_out, calibration_split, max_known_rejection, progress)
     index.save(out)
     return BuildReport(index, calibration)

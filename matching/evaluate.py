@@ -137,6 +137,17 @@ def calibration_examples(outcomes: Sequence[Outcome],
     return np.stack(rows) if rows else np.zeros((0, 2)), np.array(known, bool), np.array(correct, bool)
 
 
+def calibration_splits(dataset: Dataset, split: str) -> list[str]:
+    """The split names of a comma-separated `split`; ValueError naming any the dataset lacks.
+    Callers check this before building an index, which takes minutes."""
+    splits = [name.strip() for name in split.split(",") if name.strip()]
+    unknown = [name for name in splits if name not in dataset.splits]
+    if not splits or unknown:
+        raise ValueError(f"calibration split(s) {unknown or split!r} not in the dataset "
+                         f"(it has: {', '.join(dataset.splits) or 'none'})")
+    return splits
+
+
 def calibrate(index: RetrievalIndex, dataset: Dataset, split: str = CALIBRATION_SPLITS,
               max_known_rejection: float = 0.04, progress: bool = True) -> dict[str, dict]:
     """Fit each kind's rejector on the crops of `split` (comma-separated splits are
@@ -152,11 +163,7 @@ def calibrate(index: RetrievalIndex, dataset: Dataset, split: str = CALIBRATION_
     kind could not be calibrated (no crops of known bands, or no wrong answers to learn
     from), in which case that kind keeps answering ``match``.
     """
-    splits = [name.strip() for name in split.split(",") if name.strip()]
-    unknown = [name for name in splits if name not in dataset.splits]
-    if not splits or unknown:
-        raise ValueError(f"calibration split(s) {unknown or split!r} not in the dataset "
-                         f"(it has: {', '.join(dataset.splits) or 'none'})")
+    splits = calibration_splits(dataset, split)
     crops = [crop for name in splits for crop in ground_truth_crops(dataset, name)]
     whole_ranking = max(path.config.shortlist for path in index.paths.values())
     outcomes = run_queries(index, dataset, crops, top_k=whole_ranking,

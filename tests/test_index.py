@@ -238,6 +238,16 @@ def test_calibration_pools_the_splits_it_is_given(dataset, built):
         calibrate(index, dataset, "train,vall", progress=False)
 
 
+def test_a_misnamed_calibration_split_is_refused_before_any_extraction(small_dataset, tmp_path, monkeypatch):
+    def no_build(*args, **kwargs):
+        raise AssertionError("the index was built before the split was checked")
+
+    monkeypatch.setattr(RetrievalIndex, "build", no_build)
+    with pytest.raises(ValueError, match="'vall'"):
+        build_bundle(small_dataset, tmp_path / "index", "tiny", configs=TINY, calibration_split="train,vall",
+                     progress=False)
+
+
 def test_writers_take_turns(tmp_path):
     """The writer lock is exclusive: a second writer on the same root waits (here: fails to
     take it without blocking) while the first holds it."""
