@@ -69,7 +69,7 @@ def copy_calibration(index: RetrievalIndex, source: RetrievalIndex) -> dict:
     for kind, path in index.paths.items():
         rejector = source.rejectors.get(kind)
         same = (kind in source.paths and rejector is not None
-                and source.paths[kind].config.verifies == path.config.verifies)
+                and source.paths[kind].rank_feature_names == path.rank_feature_names)
         if not same:
             summary[kind] = {"calibrated": False, "reason": f"{source.generation.root} has no matching "
                                                             f"calibrated {kind} path"}

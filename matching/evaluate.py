@@ -113,7 +113,7 @@ def retrieval_metrics(outcomes: Sequence[Outcome]) -> dict:
 
 
 def calibration_examples(outcomes: Sequence[Outcome],
-                         verified: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                         verified_views: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rank features with (known, correct) labels for the rejector, from one kind's outcomes.
 
     Besides each crop as it was answered, every crop of a known band is used a second
@@ -131,7 +131,7 @@ def calibration_examples(outcomes: Sequence[Outcome],
         correct.append(outcome.crop.known and outcome.correct)
         rest = [c for c in outcome.result.candidates if c.band_id != outcome.crop.band_id]
         if outcome.crop.known and rest:
-            rows.append(ranking_features(rest, verified))
+            rows.append(ranking_features(rest, verified_views))
             known.append(False)
             correct.append(False)
     return np.stack(rows) if rows else np.zeros((0, 2)), np.array(known, bool), np.array(correct, bool)
@@ -171,7 +171,7 @@ def calibrate(index: RetrievalIndex, dataset: Dataset, split: str = CALIBRATION_
     summary = {}
     for kind, path in index.paths.items():
         chosen = [o for o in outcomes if o.crop.kind == kind]
-        X, known, correct = calibration_examples(chosen, verified=path.config.verifies)
+        X, known, correct = calibration_examples(chosen, path.verified_views)
         try:
             rejector = OpenSetRejector(max_known_rejection=max_known_rejection).fit(X, known, correct)
         except ValueError as exc:

@@ -50,10 +50,10 @@ from matching.crops import read_image
 from matching.encode import GlobalEncoder
 from matching.extract import Extraction, Extractor
 from matching.keypoints import KeypointStore, table_name, write_shard
-from matching.openset import OpenSetRejector, rank_features
+from matching.openset import OpenSetRejector, feature_names, rank_features
 from matching.presets import KINDS, PathConfig, preset
 from matching.search import BallTreeSearch, FaissSearch, make_searcher
-from matching.verify import GeometricVerifier
+from matching.verify import GeometricVerifier, placement_agreement
 
 #: Candidates verified before the prefilter on paths with `early_accept`.
 EARLY_CANDIDATES = 2
@@ -69,13 +69,20 @@ def progress_bar(iterable, enabled: bool, **kwargs):
 
 @dataclass
 class Candidate:
-    """One reference on a query's ranking; `inliers` is None where it was not verified."""
+    """One reference on a query's ranking; `inliers` is None where it was not verified.
+
+    A verified candidate also keeps, for the open-set rejector, the one-to-one `matches`
+    its inliers were fitted among (both summed over the views) and, on paths verified on
+    two views, their fits' `view_agreement` (`matching.verify.placement_agreement`).
+    """
 
     ref_id: int
     band_id: int
     album_id: int | None
     similarity: float
     inliers: int | None = None
+    matches: int | None = None
+    view_agreement: float | None = None
 
     def to_json(self) -> dict:
         return {"ref_id": self.ref_id, "band_id": self.band_id, "album_id": self.album_id,
@@ -144,6 +151,16 @@ class KindPath:
     def views(self) -> tuple[str, ...]:
         """The views verification compares: ``sift``, and ``ink`` where the extractor takes it."""
         return ("sift", "ink") if self.extractor.ink else ("sift",)
+
+    @property
+    def verified_views(self) -> int:
+        """How many views a candidate's verification compares (0: the path does not verify)."""
+        return len(self.views) if self.config.verifies else 0
+
+    @property
+    def rank_feature_names(self) -> tuple[str, ...]:
+        """The columns of this path's open-set evidence (`ranking_features`)."""
+        return feature_names(self.config.verifies, self.verified_views)
 
     def open_stores(self, generation: Generation, kind: str) -> None:
         """Read this path's keypoints, per view, from the saved `generation` from now on."""
@@ -365,7 +382,7 @@ class RetrievalIndex:
                                            -c.similarity))
         timings["verify"] = (time.perf_counter() - started) * 1000
         ranking = _best_per_band(candidates)
-        features = ranking_features(ranking, verified)
+        features = ranking_features(ranking, path.verified_views)
         rejector = self.rejectors.get(kind)
         confidence = float(rejector.confidence(features)[0]) if rejector is not None else None
         verdict = "unknown" if rejector is not None and confidence < rejector.threshold_ else "match"
@@ -383,8 +400,12 @@ class RetrievalIndex:
                     ref = self.refs[path.rows[position]]
                     size = (float(ref["width"]), float(ref["height"]))
                     reference = path.keypoints(position)
-                    candidate.inliers = sum(path.verifier.verify(query[view], reference[view], size).inliers
-                                            for view in path.views)
+                    fits = [path.verifier.verify(query[view], reference[view], size) for view in path.views]
+                    candidate.inliers = sum(fit.inliers for fit in fits)
+                    candidate.matches = sum(fit.matches for fit in fits)
+                    if len(fits) > 1:
+                        candidate.view_agreement = placement_agreement(
+                            [fit.homography for fit in fits], size, (extraction.width, extraction.height))
 
         if path.config.early_accept:
             first = shortlist[:EARLY_CANDIDATES]
@@ -508,6 +529,11 @@ class RetrievalIndex:
             if "calibration.json" in manifest["files"]:
                 rejectors = {k: OpenSetRejector.from_json(v)
                              for k, v in generation.json("calibration.json").items()}
+            for kind, rejector in rejectors.items():
+                expected = len(paths[kind].rank_feature_names)
+                if rejector.n_features != expected:
+                    raise ValueError(f"the {kind} rejector reads {rejector.n_features} features, "
+                                     f"this program gives it {expected}")
         except (KeyError, ValueError, TypeError, OSError) as exc:
             raise BundleError(f"{generation.path}: cannot be loaded ({exc}); rebuild the index") from exc
         return cls(manifest["preset"], refs, paths, rejectors, manifest.get("build"), generation,
@@ -555,10 +581,15 @@ def _ref_rows(references: Sequence[Reference], sizes: Sequence[tuple[int, int]])
     return rows
 
 
-def ranking_features(ranking: Sequence[Candidate], verified: bool) -> np.ndarray:
-    """The open-set rejector's input (`rank_features`) for a per-band ranking, best first."""
-    return rank_features([c.similarity for c in ranking],
-                         [c.inliers or 0 for c in ranking] if verified else None)
+def ranking_features(ranking: Sequence[Candidate], verified_views: int) -> np.ndarray:
+    """The open-set rejector's input (`rank_features`) for a per-band ranking, best first,
+    of a path verified on `verified_views` views (0: not verified)."""
+    similarities = [c.similarity for c in ranking]
+    if not verified_views:
+        return rank_features(similarities)
+    top = ranking[0]
+    return rank_features(similarities, [c.inliers or 0 for c in ranking], [c.matches or 0 for c in ranking],
+                         (top.view_agreement or 0.0) if verified_views > 1 else None)
 
 
 def _best_per_band(candidates: Sequence[Candidate]) -> list[Candidate]:

@@ -9,7 +9,19 @@ unknown band's does not. So the evidence is relative:
 - ``z``: the best similarity's z-score over the other candidates' similarities;
 - for verified paths, ``log_inliers`` of the best candidate and ``inlier_margin``
   (log inliers of the best minus those of the next band): a cover that is really there
-  gives tens of inliers, everything else a handful.
+  gives tens of inliers, everything else a handful;
+- for verified paths, ``inlier_share`` (the best candidate's inliers over the one-to-one
+  matches they were fitted among) and ``similarity_rank`` (log1p of how many bands the
+  global vector placed above it). A fit to chance matches, or to letters shared with
+  another band's logo in the same font, explains a small share of its matches, and the
+  global vector seldom agrees with it;
+- for paths verified on two views, ``view_agreement`` of the best candidate
+  (`matching.verify.placement_agreement`): whether the views' fits place the reference
+  alike.
+
+On ds1000 the last three raised the absent examples rejected at 4% of known crops from
+0.72 to 0.77 for logos and from 0.96 to 0.99 for covers, cross-validated on the
+calibration crops (BENCHMARKS.md, "Retrieval (issue 3)", 2026-12-02, second session).
 
 A logistic regression turns these into a confidence that the top answer is right; the
 threshold is then set on held-out crops (the val split of a synthetic dataset) so that
@@ -31,12 +43,22 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 BASE_FEATURES = ("margin", "z")
-INLIER_FEATURES = ("log_inliers", "inlier_margin")
+INLIER_FEATURES = ("log_inliers", "inlier_margin", "inlier_share", "similarity_rank")
+AGREEMENT_FEATURES = ("view_agreement",)
 
 
-def rank_features(similarities: np.ndarray, inliers: np.ndarray | None = None) -> np.ndarray:
+def feature_names(verified: bool, views: int = 1) -> tuple[str, ...]:
+    """The names of `rank_features`' columns for a path verified or not, on `views` views."""
+    if not verified:
+        return BASE_FEATURES
+    return BASE_FEATURES + INLIER_FEATURES + (AGREEMENT_FEATURES if views > 1 else ())
+
+
+def rank_features(similarities: np.ndarray, inliers: np.ndarray | None = None,
+                  matches: np.ndarray | None = None, view_agreement: float | None = None) -> np.ndarray:
     """The evidence above, from per-band best similarities and (for verified paths)
-    per-band inliers, both ordered as the final ranking (best band first)."""
+    per-band inliers and one-to-one matches, all ordered as the final ranking (best band
+    first), and (for paths verified on two views) the best band's view agreement."""
     similarities = np.asarray(similarities, np.float64)
     if len(similarities) == 0:
         raise ValueError("a ranking needs at least one candidate")
@@ -46,8 +68,15 @@ def rank_features(similarities: np.ndarray, inliers: np.ndarray | None = None) -
     z = (best - rest.mean()) / (rest.std() + 1e-3) if len(rest) >= 2 else 0.0
     features = [margin, z]
     if inliers is not None:
-        inliers = np.log1p(np.asarray(inliers, np.float64))
-        features += [inliers[0], inliers[0] - (inliers[1:].max() if len(inliers) > 1 else 0.0)]
+        if matches is None:
+            raise ValueError("verified rankings need the matches behind their inliers")
+        inliers = np.asarray(inliers, np.float64)
+        log_inliers = np.log1p(inliers)
+        features += [log_inliers[0], log_inliers[0] - (log_inliers[1:].max() if len(inliers) > 1 else 0.0),
+                     inliers[0] / matches[0] if matches[0] > 0 else 0.0,
+                     np.log1p(np.count_nonzero(rest > best))]
+    if view_agreement is not None:
+        features.append(view_agreement)
     return np.array(features, np.float64)
 
 
@@ -95,6 +124,12 @@ class OpenSetRejector(BaseEstimator):
         """Probability that the top answer is right, per row of rank features."""
         check_is_fitted(self, "model_")
         return self.model_.predict_proba(self.scaler_.transform(np.atleast_2d(X)))[:, 1]
+
+    @property
+    def n_features(self) -> int:
+        """How many rank features the fitted rejector reads."""
+        check_is_fitted(self, "model_")
+        return int(self.scaler_.n_features_in_)
 
     def accept(self, X: np.ndarray) -> np.ndarray:
         return self.confidence(X) >= self.threshold_

@@ -162,3 +162,25 @@ class GeometricVerifier:
         inlier = mask.ravel().astype(bool)
         inliers = min(distinct_count(source[inlier]), distinct_count(target[inlier]))
         return Verification(inliers, matches, homography)
+
+
+def placement_agreement(homographies: list[np.ndarray | None], reference_size: tuple[float, float],
+                        crop_size: tuple[float, float], tolerance: float = 0.05) -> float:
+    """How well independent fits of one (reference, crop) pair agree on where the
+    reference lies in the crop: exp(-d / (tolerance * crop diagonal)), with d the mean
+    distance between the reference's corners as each pair of fits projects them (1: the
+    same placement; 0 where any fit is missing).
+
+    Why: the views of a logo (grayscale SIFT and the ink map's) are matched and fitted
+    apart, so a reference that is really in the crop is placed the same way by both,
+    while a fit to a few chance matches (letters shared with another band's logo in the
+    same font) lands each view's reference somewhere else.
+    """
+    if len(homographies) < 2 or any(h is None for h in homographies):
+        return 0.0
+    width, height = reference_size
+    corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32).reshape(-1, 1, 2)
+    placed = [cv2.perspectiveTransform(corners, np.asarray(h, np.float64)).reshape(-1, 2)
+              for h in homographies]
+    distances = [np.linalg.norm(a - b, axis=1).mean() for i, a in enumerate(placed) for b in placed[i + 1:]]
+    return float(np.exp(-np.mean(distances) / (tolerance * np.hypot(*crop_size))))

@@ -29,21 +29,21 @@ def outcome(band_id, answers, verdict="match", kind="logo", milliseconds=10.0):
 def test_calibration_uses_each_known_crop_again_without_its_band():
     def answered(band_id, ranking):
         crop = GroundTruthCrop("photo", "album", (0, 0, 10, 10), band_id, None, False)
-        candidates = [Candidate(i, band, None, similarity, inliers)
+        candidates = [Candidate(i, band, None, similarity, inliers, matches=2 * inliers)
                       for i, (band, similarity, inliers) in enumerate(ranking)]
         return Outcome(crop, MatchResult("album", candidates, "match", None,
-                                         features=ranking_features(candidates, True)), 5.0)
+                                         features=ranking_features(candidates, 1)), 5.0)
 
     right = answered(7, [(7, 0.9, 60), (3, 0.5, 4), (4, 0.4, 0)])
     wrong = answered(8, [(3, 0.6, 5), (8, 0.55, 3), (4, 0.3, 0)])
     absent = answered(0, [(5, 0.5, 2), (6, 0.45, 0)])
-    X, known, correct = calibration_examples([right, wrong, absent], verified=True)
+    X, known, correct = calibration_examples([right, wrong, absent], 1)
     assert known.tolist() == [True, False, True, False, False]
     assert correct.tolist() == [True, False, False, False, False]
     # Known crops as answered, then as if their band were not indexed: the rest of the ranking.
     np.testing.assert_allclose(X[0], right.result.features)
-    np.testing.assert_allclose(X[1], ranking_features(right.result.candidates[1:], True))
-    np.testing.assert_allclose(X[3], ranking_features([wrong.result.candidates[i] for i in (0, 2)], True))
+    np.testing.assert_allclose(X[1], ranking_features(right.result.candidates[1:], 1))
+    np.testing.assert_allclose(X[3], ranking_features([wrong.result.candidates[i] for i in (0, 2)], 1))
     np.testing.assert_allclose(X[4], absent.result.features)
 
 

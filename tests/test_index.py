@@ -1,6 +1,7 @@
 """The index bundle: round trip, atomic builds, refusal of damaged or foreign bundles,
 `add` without retraining, readers that survive writers, calibration stored and used."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 
 from data.dataset import load_dataset
 from matching import bundle as bundle_module
-from matching.build import add_to_bundle, build_bundle, check_target
+from matching.build import add_to_bundle, build_bundle, check_target, copy_calibration
 from matching.bundle import BundleError, GenerationWriter, open_generation, sha256_file
 from matching.crops import read_image
 from matching.index import RetrievalIndex
@@ -106,6 +107,28 @@ def test_a_crash_after_the_rename_but_before_the_pointer_swap_is_harmless(built,
     RetrievalIndex.open(saved)
 
 
+def test_a_rejector_fitted_on_other_evidence_is_refused(built, tmp_path):
+    """A bundle calibrated on another set of rank features (an older program's four) is
+    refused on open with the reason, rather than scoring queries on misread columns."""
+    _save_with_rejectors(built, tmp_path / "index", {kind: 4 for kind in built.paths})
+    with pytest.raises(BundleError, match="rejector reads 4 features"):
+        RetrievalIndex.open(tmp_path / "index")
+
+
+def test_calibration_is_copied_only_to_paths_with_the_same_evidence(dataset, built, tmp_path):
+    """A rejector lent to another bundle (`--calibration-from`) must read the same rank
+    features: a logo path without the ink view lacks `view_agreement`, so it stays
+    uncalibrated, while the album path, alike in both, takes the rejector."""
+    _save_with_rejectors(built, tmp_path / "source", _feature_counts(built))
+    without_ink = dict(TINY, logo=dataclasses.replace(
+        TINY["logo"], extractor={**TINY["logo"].extractor, "ink": False}))
+    index = RetrievalIndex.build(dataset.references, dataset.root, "tiny", configs=without_ink,
+                                 progress=False)
+    summary = copy_calibration(index, RetrievalIndex.open(tmp_path / "source"))
+    assert summary["album"]["calibrated"] and not summary["logo"]["calibrated"]
+    assert set(index.rejectors) == {"album"}
+
+
 def test_a_flipped_byte_or_a_missing_file_is_refused(saved):
     generation = open_generation(saved)
     victim = generation.path / "logo" / "ann.faiss"
@@ -179,18 +202,29 @@ def test_add_appends_without_retraining_and_readers_keep_working(dataset, tmp_pa
     assert len(reader.refs) == len(first)
 
 
-def test_calibration_is_stored_and_used(dataset, built, tmp_path):
+def _feature_counts(index: RetrievalIndex) -> dict[str, int]:
+    """How many rank features each of the index's paths gives its rejector."""
+    return {kind: len(path.rank_feature_names) for kind, path in index.paths.items()}
+
+
+def _save_with_rejectors(built, root, features: dict[str, int]) -> dict[str, OpenSetRejector]:
+    """Save `built` with a rejector per kind fitted on random rows of `features[kind]` columns."""
     rng = np.random.default_rng(0)
     rejectors = {}
     for kind in built.paths:
-        X = rng.normal(size=(60, 4))  # verified paths: margin, z, log inliers, inlier margin
+        X = rng.normal(size=(60, features[kind]))
         known = np.arange(60) < 40
         rejectors[kind] = OpenSetRejector(max_known_rejection=0.05).fit(X, known, known & (X[:, 0] > -1))
     built.rejectors = rejectors
     try:
-        built.save(tmp_path / "index")
+        built.save(root)
     finally:
         built.rejectors = {}
+    return rejectors
+
+
+def test_calibration_is_stored_and_used(dataset, built, tmp_path):
+    rejectors = _save_with_rejectors(built, tmp_path / "index", _feature_counts(built))
     opened = RetrievalIndex.open(tmp_path / "index")
     assert set(opened.rejectors) == {"logo", "album"}
     assert opened.rejectors["logo"].threshold_ == rejectors["logo"].threshold_

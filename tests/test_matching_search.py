@@ -8,7 +8,7 @@ from features.local import LocalFeatures
 from features.normalize import l2_normalize
 from matching.encode import GlobalEncoder
 from matching.extract import Extraction, Extractor, gem_pool
-from matching.openset import OpenSetRejector, rank_features
+from matching.openset import OpenSetRejector, feature_names, rank_features
 from matching.search import BallTreeSearch, FaissSearch, make_searcher
 
 
@@ -120,9 +120,18 @@ def test_rank_features_by_hand():
     features = rank_features(np.array([0.9, 0.6, 0.5, 0.4]))
     assert features[0] == pytest.approx(0.3)
     assert features[1] == pytest.approx(0.4 / (np.std([0.6, 0.5, 0.4]) + 1e-3))
-    with_inliers = rank_features(np.array([0.9, 0.6, 0.5]), np.array([40, 5, 0]))
+    # Verified: the top band by inliers need not be the most similar (0.6 < 0.9 here).
+    with_inliers = rank_features(np.array([0.6, 0.9, 0.5]), np.array([40, 5, 0]), np.array([50, 30, 2]))
     assert with_inliers[2] == pytest.approx(np.log1p(40))
     assert with_inliers[3] == pytest.approx(np.log1p(40) - np.log1p(5))
+    assert with_inliers[4] == pytest.approx(40 / 50)
+    assert with_inliers[5] == pytest.approx(np.log1p(1))  # one band was more similar
+    assert len(with_inliers) == len(feature_names(True, 1))
+    unmatched = rank_features(np.array([0.9, 0.6]), np.array([0, 0]), np.array([0, 0]), view_agreement=0.25)
+    assert unmatched[4] == 0.0 and unmatched[5] == 0.0 and unmatched[6] == 0.25
+    assert len(unmatched) == len(feature_names(True, 2))
+    with pytest.raises(ValueError, match="matches"):
+        rank_features(np.array([0.9, 0.6]), np.array([4, 0]))
 
 
 def test_rejector_threshold_respects_known_rejection_and_round_trips():

@@ -6,7 +6,7 @@ import pytest
 import skimage.data
 
 from features.local import LocalFeatures, extract_sift
-from matching.verify import GeometricVerifier, mutual_matches, plausible_homography
+from matching.verify import GeometricVerifier, mutual_matches, placement_agreement, plausible_homography
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +97,27 @@ def test_count_matches_agrees_with_the_matches_verification_uses(cover):
     assert count >= 40
     unrelated = extract_sift(skimage.data.coffee(), max_keypoints=300)
     assert verifier.count_matches(unrelated, reference) < count / 4
+
+
+def test_placement_agreement_by_hand():
+    reference, crop = (100.0, 50.0), (300.0, 400.0)  # crop diagonal 500: tolerance 25 px
+    shifted = np.array([[1, 0, 10], [0, 1, 0], [0, 0, 1]], np.float64)
+    assert placement_agreement([np.eye(3), np.eye(3)], reference, crop) == pytest.approx(1.0)
+    # Every corner 10 px apart: exp(-10 / 25).
+    assert placement_agreement([np.eye(3), shifted], reference, crop) == pytest.approx(np.exp(-0.4))
+    assert placement_agreement([np.eye(3), None], reference, crop) == 0.0
+    assert placement_agreement([np.eye(3)], reference, crop) == 0.0
+
+
+def test_two_fits_of_one_warped_copy_agree(cover):
+    """Two fits of the same warped copy (sharp and blurred, as two views are) place the
+    reference alike; the ground truth placed elsewhere does not agree with them."""
+    verifier = GeometricVerifier()
+    homography = np.array([[0.8, 0.1, 20], [-0.05, 0.9, 15], [1e-4, 0, 1]], np.float64)
+    warped = warp(cover, homography, (512, 512))
+    reference = extract_sift(cover, 500)
+    fits = [verifier.verify(extract_sift(image, 500), reference, (512, 512)).homography
+            for image in (warped, cv2.GaussianBlur(warped, (0, 0), 1.5))]
+    assert placement_agreement(fits, (512, 512), (512, 512)) > 0.8
+    elsewhere = np.array([[0.4, 0, 256], [0, 0.4, 256], [0, 0, 1]], np.float64) @ homography
+    assert placement_agreement([fits[0], elsewhere], (512, 512), (512, 512)) < 0.05
