@@ -41,7 +41,7 @@ import numpy as np
 
 FORMAT = "kyb-index"
 #: Bumped on any change old readers would misread; readers refuse other versions.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 LOCK = ".lock"

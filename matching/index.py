@@ -10,7 +10,6 @@ KIND/refs.npy                rows of refs.npy in this kind's vector order
 KIND/encoder/NAME.npy        codebooks and PCA of the kind's global descriptor
 KIND/ann.faiss               the faiss index (faiss paths), or
 KIND/vectors.npy             the vectors the BallTree is rebuilt from (balltree paths)
-KIND/neighbourhood.npy       each reference's similarity to its nearest references (verified paths)
 KIND/keypoints/...           the lazily read keypoint store (verified paths only)
 KIND/ink/keypoints/...       the same for the ink-map features (paths whose extractor has `ink`)
 ```
@@ -53,7 +52,7 @@ from matching.extract import Extraction, Extractor
 from matching.keypoints import KeypointStore, table_name, write_shard
 from matching.openset import OpenSetRejector, feature_names, rank_features
 from matching.presets import KINDS, PathConfig, preset
-from matching.search import BallTreeSearch, FaissSearch, make_searcher, neighbourhood_similarity
+from matching.search import BallTreeSearch, FaissSearch, make_searcher
 from matching.verify import GeometricVerifier, placement_agreement
 
 #: Candidates verified before the prefilter on paths with `early_accept`.
@@ -72,11 +71,9 @@ def progress_bar(iterable, enabled: bool, **kwargs):
 class Candidate:
     """One reference on a query's ranking; `inliers` is None where it was not verified.
 
-    For the open-set rejector, a candidate of a verified path carries its reference's
-    `neighbourhood` similarity (`matching.search.neighbourhood_similarity`) and, once
-    verified, the one-to-one `matches` its inliers were fitted among (both summed over
-    the views) and, on paths verified on two views, their fits' `view_agreement`
-    (`matching.verify.placement_agreement`).
+    A verified candidate also keeps, for the open-set rejector, the one-to-one `matches`
+    its inliers were fitted among (both summed over the views) and, on paths verified on
+    two views, their fits' `view_agreement` (`matching.verify.placement_agreement`).
     """
 
     ref_id: int
@@ -86,7 +83,6 @@ class Candidate:
     inliers: int | None = None
     matches: int | None = None
     view_agreement: float | None = None
-    neighbourhood: float | None = None
 
     def to_json(self) -> dict:
         return {"ref_id": self.ref_id, "band_id": self.band_id, "album_id": self.album_id,
@@ -126,7 +122,6 @@ class KindPath:
     searcher: BallTreeSearch | FaissSearch
     rows: np.ndarray                       # vector order -> row of the id map
     vectors: np.ndarray | None = None      # kept for BallTree paths (rebuilt from them)
-    neighbourhood: np.ndarray | None = None  # verified paths: per vector position
     stores: dict[str, KeypointStore] = field(default_factory=dict)  # per view, once saved
     new_keypoints: list[dict] = field(default_factory=list)  # {view: features} per reference not in a shard
     verifier: GeometricVerifier | None = None
@@ -307,7 +302,6 @@ class RetrievalIndex:
                 verifier=GeometricVerifier(**config.verifier) if config.verifies else None)
             if config.verifies:
                 path.new_keypoints = [_verify_features(copies[0], path) for copies in per_ref]
-                path.neighbourhood = neighbourhood_similarity(searcher, vectors, np.arange(len(vectors)))
             paths[kind] = path
         if not paths:
             raise ValueError("no references to index")
@@ -339,7 +333,6 @@ class RetrievalIndex:
                 if path.config.verifies:
                     path.new_keypoints.append(_verify_features(extraction, path))
             vectors = np.stack(vectors)
-            first_position = len(path.rows)
             start = len(self.refs)
             self.refs = np.concatenate([self.refs, _ref_rows(chosen, sizes)])
             path.rows = np.concatenate([path.rows, np.arange(start, len(self.refs), dtype=np.int64)])
@@ -348,12 +341,6 @@ class RetrievalIndex:
             else:  # a BallTree cannot grow: rebuild it on old and new vectors (nothing is trained)
                 path.vectors = np.concatenate([path.vectors, vectors])
                 path.searcher = make_searcher("balltree", path.config.searcher_params).fit(path.vectors)
-            if path.config.verifies:
-                # Earlier references keep the neighbourhood they were given: a reference's
-                # evidence must not drift under a calibration fitted with it.
-                positions = np.arange(first_position, len(path.rows))
-                path.neighbourhood = np.concatenate(
-                    [path.neighbourhood, neighbourhood_similarity(path.searcher, vectors, positions)])
         return len(fresh)
 
     # ----------------------------------------------------------------------- query
@@ -449,9 +436,8 @@ class RetrievalIndex:
     def _candidate(self, path: KindPath, position: int, similarity: float) -> Candidate:
         ref = self.refs[path.rows[position]]
         album = int(ref["album_id"])
-        neighbourhood = None if path.neighbourhood is None else float(path.neighbourhood[position])
         return Candidate(int(ref["ref_id"]), int(ref["band_id"]), None if album == NO_ALBUM else album,
-                         similarity, neighbourhood=neighbourhood)
+                         similarity)
 
     # ----------------------------------------------------------------------- save / open
 
@@ -470,7 +456,6 @@ class RetrievalIndex:
                 else:
                     writer.save_array(f"{kind}/vectors.npy", path.vectors)
                 if path.config.verifies:
-                    writer.save_array(f"{kind}/neighbourhood.npy", path.neighbourhood)
                     self._save_keypoints(writer, kind, path, self.generation)
                 manifest_paths[kind] = {"config": path.config.to_dict(), "encoder": path.encoder.get_params(),
                                         "dimension": int(path.encoder.dimension_),
@@ -539,10 +524,6 @@ class RetrievalIndex:
                     verifier=GeometricVerifier(**config.verifier) if config.verifies else None)
                 if config.verifies:
                     path.open_stores(generation, kind)
-                    path.neighbourhood = generation.array(f"{kind}/neighbourhood.npy")
-                    if len(path.neighbourhood) != len(path.rows):
-                        raise ValueError(f"{kind}/neighbourhood.npy holds {len(path.neighbourhood)} "
-                                         f"values for {len(path.rows)} references")
                 paths[kind] = path
             rejectors = {}
             if "calibration.json" in manifest["files"]:
@@ -608,7 +589,7 @@ def ranking_features(ranking: Sequence[Candidate], verified_views: int) -> np.nd
         return rank_features(similarities)
     top = ranking[0]
     return rank_features(similarities, [c.inliers or 0 for c in ranking], [c.matches or 0 for c in ranking],
-                         top.neighbourhood, (top.view_agreement or 0.0) if verified_views > 1 else None)
+                         (top.view_agreement or 0.0) if verified_views > 1 else None)
 
 
 def _best_per_band(candidates: Sequence[Candidate]) -> list[Candidate]:

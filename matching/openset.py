@@ -15,16 +15,12 @@ unknown band's does not. So the evidence is relative:
   global vector placed above it). A fit to chance matches, or to letters shared with
   another band's logo in the same font, explains a small share of its matches, and the
   global vector seldom agrees with it;
-- for verified paths, ``excess_similarity``: the best candidate's similarity minus its
-  reference's similarity to its own nearest references
-  (`matching.search.neighbourhood_similarity`), so that a hub of the gallery, close to
-  every query, does not pass for a match;
 - for paths verified on two views, ``view_agreement`` of the best candidate
   (`matching.verify.placement_agreement`): whether the views' fits place the reference
   alike.
 
-On ds1000 the last four raised the unknown examples rejected at 4% of known crops from
-0.72 to 0.83 for logos and from 0.96 to 0.98 for covers, cross-validated on the
+On ds1000 the last three raised the absent examples rejected at 4% of known crops from
+0.72 to 0.77 for logos and from 0.96 to 0.99 for covers, cross-validated on the
 calibration crops (BENCHMARKS.md, "Retrieval (issue 3)", 2026-12-02, second session).
 
 A logistic regression turns these into a confidence that the top answer is right; the
@@ -47,7 +43,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 BASE_FEATURES = ("margin", "z")
-VERIFIED_FEATURES = ("log_inliers", "inlier_margin", "inlier_share", "similarity_rank", "excess_similarity")
+INLIER_FEATURES = ("log_inliers", "inlier_margin", "inlier_share", "similarity_rank")
 AGREEMENT_FEATURES = ("view_agreement",)
 
 
@@ -55,16 +51,14 @@ def feature_names(verified: bool, views: int = 1) -> tuple[str, ...]:
     """The names of `rank_features`' columns for a path verified or not, on `views` views."""
     if not verified:
         return BASE_FEATURES
-    return BASE_FEATURES + VERIFIED_FEATURES + (AGREEMENT_FEATURES if views > 1 else ())
+    return BASE_FEATURES + INLIER_FEATURES + (AGREEMENT_FEATURES if views > 1 else ())
 
 
 def rank_features(similarities: np.ndarray, inliers: np.ndarray | None = None,
-                  matches: np.ndarray | None = None, neighbourhood: float | None = None,
-                  view_agreement: float | None = None) -> np.ndarray:
+                  matches: np.ndarray | None = None, view_agreement: float | None = None) -> np.ndarray:
     """The evidence above, from per-band best similarities and (for verified paths)
     per-band inliers and one-to-one matches, all ordered as the final ranking (best band
-    first), with the best band's reference's neighbourhood similarity, and (for paths
-    verified on two views) the best band's view agreement."""
+    first), and (for paths verified on two views) the best band's view agreement."""
     similarities = np.asarray(similarities, np.float64)
     if len(similarities) == 0:
         raise ValueError("a ranking needs at least one candidate")
@@ -74,14 +68,13 @@ def rank_features(similarities: np.ndarray, inliers: np.ndarray | None = None,
     z = (best - rest.mean()) / (rest.std() + 1e-3) if len(rest) >= 2 else 0.0
     features = [margin, z]
     if inliers is not None:
-        if matches is None or neighbourhood is None:
-            raise ValueError("verified rankings need the matches behind their inliers and the "
-                             "best reference's neighbourhood similarity")
+        if matches is None:
+            raise ValueError("verified rankings need the matches behind their inliers")
         inliers = np.asarray(inliers, np.float64)
         log_inliers = np.log1p(inliers)
         features += [log_inliers[0], log_inliers[0] - (log_inliers[1:].max() if len(inliers) > 1 else 0.0),
                      inliers[0] / matches[0] if matches[0] > 0 else 0.0,
-                     np.log1p(np.count_nonzero(rest > best)), best - neighbourhood]
+                     np.log1p(np.count_nonzero(rest > best))]
     if view_agreement is not None:
         features.append(view_agreement)
     return np.array(features, np.float64)

@@ -28,8 +28,6 @@ from sklearn.utils.validation import check_is_fitted
 from features.codebook import check_int
 
 INDEX_TYPES = ("auto", "flat", "sq8", "ivf-sq8")
-#: How many most similar other references make up a reference's neighbourhood.
-NEIGHBOURS = 10
 #: Below this many vectors a full scan is as fast as inverted lists, and exact.
 AUTO_IVF_MIN = 50_000
 
@@ -168,23 +166,3 @@ def make_searcher(kind: str, params: dict) -> BallTreeSearch | FaissSearch:
     if kind == "faiss":
         return FaissSearch(**params)
     raise ValueError(f"unknown searcher {kind!r}; choose 'balltree' or 'faiss'")
-
-
-def neighbourhood_similarity(searcher: BallTreeSearch | FaissSearch, vectors: np.ndarray,
-                             positions: np.ndarray, k: int = NEIGHBOURS) -> np.ndarray:
-    """Each vector's mean similarity to its `k` most similar other vectors in `searcher`
-    (`vectors` are stored there at `positions`); 0 for a vector with no other.
-
-    Why: a learned embedding has hubs. A reference in a crowded part of the space (a
-    common font, a plain wordmark) is fairly similar to every query, a band's own logo
-    or not. How far a query's similarity to a reference rises above that reference's
-    similarity to its own neighbours tells a match from a hub (the "cross-domain
-    similarity local scaling" of Conneau et al. 2018, on the gallery side only).
-    """
-    check_int("k", k, 1)
-    similarities, rows = searcher.search(vectors, k + 1)
-    result = np.zeros(len(vectors), np.float32)
-    for i, (row_similarities, row_positions) in enumerate(zip(similarities, rows, strict=True)):
-        others = row_similarities[(row_positions != positions[i]) & (row_positions >= 0)][:k]
-        result[i] = others.mean() if len(others) else 0.0
-    return result

@@ -29,7 +29,7 @@ def outcome(band_id, answers, verdict="match", kind="logo", milliseconds=10.0):
 def test_calibration_uses_each_known_crop_again_without_its_band():
     def answered(band_id, ranking):
         crop = GroundTruthCrop("photo", "album", (0, 0, 10, 10), band_id, None, False)
-        candidates = [Candidate(i, band, None, similarity, inliers, matches=2 * inliers, neighbourhood=0.3)
+        candidates = [Candidate(i, band, None, similarity, inliers, matches=2 * inliers)
                       for i, (band, similarity, inliers) in enumerate(ranking)]
         return Outcome(crop, MatchResult("album", candidates, "match", None,
                                          features=ranking_features(candidates, 1)), 5.0)

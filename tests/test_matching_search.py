@@ -9,7 +9,7 @@ from features.normalize import l2_normalize
 from matching.encode import GlobalEncoder
 from matching.extract import Extraction, Extractor, gem_pool
 from matching.openset import OpenSetRejector, feature_names, rank_features
-from matching.search import BallTreeSearch, FaissSearch, make_searcher, neighbourhood_similarity
+from matching.search import BallTreeSearch, FaissSearch, make_searcher
 
 
 def unit_vectors(n, d, seed=0):
@@ -121,39 +121,17 @@ def test_rank_features_by_hand():
     assert features[0] == pytest.approx(0.3)
     assert features[1] == pytest.approx(0.4 / (np.std([0.6, 0.5, 0.4]) + 1e-3))
     # Verified: the top band by inliers need not be the most similar (0.6 < 0.9 here).
-    with_inliers = rank_features(np.array([0.6, 0.9, 0.5]), np.array([40, 5, 0]), np.array([50, 30, 2]),
-                                 neighbourhood=0.45)
+    with_inliers = rank_features(np.array([0.6, 0.9, 0.5]), np.array([40, 5, 0]), np.array([50, 30, 2]))
     assert with_inliers[2] == pytest.approx(np.log1p(40))
     assert with_inliers[3] == pytest.approx(np.log1p(40) - np.log1p(5))
     assert with_inliers[4] == pytest.approx(40 / 50)
     assert with_inliers[5] == pytest.approx(np.log1p(1))  # one band was more similar
-    assert with_inliers[6] == pytest.approx(0.6 - 0.45)
     assert len(with_inliers) == len(feature_names(True, 1))
-    unmatched = rank_features(np.array([0.9, 0.6]), np.array([0, 0]), np.array([0, 0]), 0.5,
-                              view_agreement=0.25)
-    assert unmatched[4] == 0.0 and unmatched[5] == 0.0 and unmatched[7] == 0.25
+    unmatched = rank_features(np.array([0.9, 0.6]), np.array([0, 0]), np.array([0, 0]), view_agreement=0.25)
+    assert unmatched[4] == 0.0 and unmatched[5] == 0.0 and unmatched[6] == 0.25
     assert len(unmatched) == len(feature_names(True, 2))
     with pytest.raises(ValueError, match="matches"):
         rank_features(np.array([0.9, 0.6]), np.array([4, 0]))
-
-
-@pytest.mark.parametrize("searcher", [BallTreeSearch(), FaissSearch("flat")])
-def test_neighbourhood_similarity_by_hand(searcher):
-    """Unit vectors at 0, 10, 20 and 90 degrees: each one's similarity to its nearest
-    others, itself left out (also when a duplicate of it is stored)."""
-    angles = np.radians([0, 10, 20, 90, 90])
-    vectors = np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)
-    searcher.fit(vectors)
-
-    def cos(degrees):
-        return np.cos(np.radians(degrees))
-
-    nearest = neighbourhood_similarity(searcher, vectors, np.arange(5), k=1)
-    np.testing.assert_allclose(nearest, [cos(10), cos(10), cos(10), 1.0, 1.0], atol=1e-5)
-    two = neighbourhood_similarity(searcher, vectors[:1], np.array([0]), k=2)
-    np.testing.assert_allclose(two, [(cos(10) + cos(20)) / 2], atol=1e-5)
-    alone = neighbourhood_similarity(BallTreeSearch().fit(vectors[:1]), vectors[:1], np.array([0]))
-    assert alone.tolist() == [0.0]
 
 
 def test_rejector_threshold_respects_known_rejection_and_round_trips():
