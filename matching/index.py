@@ -160,7 +160,7 @@ class KindPath:
     @property
     def rank_feature_names(self) -> tuple[str, ...]:
         """The columns of this path's open-set evidence (`ranking_features`)."""
-        return feature_names(self.config.verifies, self.verified_views)
+        return feature_names(self.verified_views)
 
     def open_stores(self, generation: Generation, kind: str) -> None:
         """Read this path's keypoints, per view, from the saved `generation` from now on."""

@@ -19,17 +19,17 @@ unknown band's does not. So the evidence is relative:
   (`matching.verify.placement_agreement`): whether the views' fits place the reference
   alike.
 
-On ds1000 the last three raised the absent examples rejected at 4% of known crops from
-0.72 to 0.77 for logos and from 0.96 to 0.99 for covers, cross-validated on the
+On ds1000 the last three raised the unknown examples rejected at 4% of known crops from
+0.72 to 0.77 for logos and from 0.96 to 0.98 for covers, cross-validated on the
 calibration crops (BENCHMARKS.md, "Retrieval (issue 3)", 2026-12-02, second session).
 
 A logistic regression turns these into a confidence that the top answer is right; the
-threshold is then set on held-out crops (the val split of a synthetic dataset) so that
-at most `max_known_rejection` of the crops of known bands are rejected. Its examples of
-unknown bands are the split's band_id-0 objects and, far more of them, every known crop
-answered again with its own band left out of the ranking
-(`matching.evaluate.calibration_examples`). The fitted model is plain numbers, stored
-as JSON in the bundle.
+threshold is then set on held-out crops (the train and val splits of a synthetic
+dataset) so that at most `max_known_rejection` of the crops of known bands are rejected.
+Its examples of unknown bands are the splits' band_id-0 objects and, far more of them,
+every known crop answered again with its own band left out of the ranking
+(`matching.evaluate.calibration_examples`). The fitted model is plain numbers, stored as
+JSON in the bundle.
 """
 
 from __future__ import annotations
@@ -43,15 +43,16 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 BASE_FEATURES = ("margin", "z")
-INLIER_FEATURES = ("log_inliers", "inlier_margin", "inlier_share", "similarity_rank")
+VERIFIED_FEATURES = ("log_inliers", "inlier_margin", "inlier_share", "similarity_rank")
 AGREEMENT_FEATURES = ("view_agreement",)
 
 
-def feature_names(verified: bool, views: int = 1) -> tuple[str, ...]:
-    """The names of `rank_features`' columns for a path verified or not, on `views` views."""
-    if not verified:
+def feature_names(verified_views: int) -> tuple[str, ...]:
+    """The names of `rank_features`' columns for a path verified on `verified_views`
+    views (0: a path that does not verify)."""
+    if not verified_views:
         return BASE_FEATURES
-    return BASE_FEATURES + INLIER_FEATURES + (AGREEMENT_FEATURES if views > 1 else ())
+    return BASE_FEATURES + VERIFIED_FEATURES + (AGREEMENT_FEATURES if verified_views > 1 else ())
 
 
 def rank_features(similarities: np.ndarray, inliers: np.ndarray | None = None,

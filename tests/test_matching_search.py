@@ -126,10 +126,10 @@ def test_rank_features_by_hand():
     assert with_inliers[3] == pytest.approx(np.log1p(40) - np.log1p(5))
     assert with_inliers[4] == pytest.approx(40 / 50)
     assert with_inliers[5] == pytest.approx(np.log1p(1))  # one band was more similar
-    assert len(with_inliers) == len(feature_names(True, 1))
+    assert len(with_inliers) == len(feature_names(1))
     unmatched = rank_features(np.array([0.9, 0.6]), np.array([0, 0]), np.array([0, 0]), view_agreement=0.25)
     assert unmatched[4] == 0.0 and unmatched[5] == 0.0 and unmatched[6] == 0.25
-    assert len(unmatched) == len(feature_names(True, 2))
+    assert len(unmatched) == len(feature_names(2))
     with pytest.raises(ValueError, match="matches"):
         rank_features(np.array([0.9, 0.6]), np.array([4, 0]))
 
