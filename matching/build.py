@@ -49,13 +49,12 @@ def build_bundle(dataset_root: str | Path, out: str | Path, preset_name: str = "
     out = Path(out)
     check_target(out, force)
     dataset = load_dataset(dataset_root)
-    held_out = None
     if calibration_from is None:  # a misnamed split is refused now, not after the build's minutes
         held_out = load_dataset(calibration_dataset) if calibration_dataset is not None else dataset
         calibration_splits(held_out, calibration_split)
     index = RetrievalIndex.build(dataset.references, dataset.root, preset_name, configs=configs, seed=seed,
                                  progress=progress)
-    if held_out is None:
+    if calibration_from is not None:
         calibration = copy_calibration(index, RetrievalIndex.open(calibration_from))
     else:
         calibration = calibrate(index, held_out, calibration_split, max_known_rejection, progress)

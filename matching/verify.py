@@ -67,6 +67,11 @@ def mutual_matches(query: np.ndarray, reference: np.ndarray,
     return rows[keep], nearest[keep]
 
 
+def _outline(width: float, height: float) -> np.ndarray:
+    """The corners of a (width x height) image, clockwise from the origin, as (4, 2) float64."""
+    return np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float64)
+
+
 def plausible_homography(homography: np.ndarray | None, width: float, height: float,
                          max_scale: float = 8.0, min_scale: float = 0.02,
                          max_anisotropy: float = 6.0) -> bool:
@@ -77,9 +82,8 @@ def plausible_homography(homography: np.ndarray | None, width: float, height: fl
     if homography is None or not np.all(np.isfinite(homography)) or abs(homography[2, 2]) < 1e-12:
         return False
     h = homography / homography[2, 2]
-    corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float64)
     ones = np.ones((4, 1))
-    projected = np.hstack([corners, ones]) @ h.T
+    projected = np.hstack([_outline(width, height), ones]) @ h.T
     if np.any(projected[:, 2] <= 1e-9):  # a corner maps behind the camera
         return False
     quad = projected[:, :2] / projected[:, 2:]
@@ -178,8 +182,7 @@ def placement_agreement(homographies: list[np.ndarray | None], reference_size: t
     """
     if len(homographies) < 2 or any(h is None for h in homographies):
         return 0.0
-    width, height = reference_size
-    corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32).reshape(-1, 1, 2)
+    corners = _outline(*reference_size).reshape(-1, 1, 2)
     placed = [cv2.perspectiveTransform(corners, np.asarray(h, np.float64)).reshape(-1, 2)
               for h in homographies]
     distances = [np.linalg.norm(a - b, axis=1).mean() for i, a in enumerate(placed) for b in placed[i + 1:]]

@@ -4,14 +4,16 @@
 import dataclasses
 import json
 
+import cv2
 import numpy as np
 import pytest
 
-from data.dataset import load_dataset
+from data.dataset import Reference, load_dataset
 from matching import bundle as bundle_module
 from matching.build import add_to_bundle, build_bundle, check_target, copy_calibration
 from matching.bundle import BundleError, GenerationWriter, open_generation, sha256_file
-from matching.crops import read_image
+from matching.crops import ground_truth_crops, read_image
+from matching.evaluate import calibrate
 from matching.index import RetrievalIndex
 from matching.openset import OpenSetRejector
 from matching.presets import PathConfig, preset
@@ -256,9 +258,6 @@ def test_build_bundle_calibrates_on_a_held_out_split(small_dataset, tmp_path):
 def test_calibration_pools_the_splits_it_is_given(dataset, built):
     """``train,val`` fits each kind's rejector on the crops of both splits; a split the
     dataset does not have is refused by name rather than calibrating on nothing."""
-    from matching.crops import ground_truth_crops
-    from matching.evaluate import calibrate
-
     index = RetrievalIndex(built.preset_name, built.refs, built.paths, seed=built.seed)
     pooled = calibrate(index, dataset, "train,val", progress=False)
     for kind, outcome in pooled.items():
@@ -295,8 +294,6 @@ def test_writers_take_turns(tmp_path):
 def test_prefilter_verifies_the_candidate_with_most_matches_wherever_it_ranks(dataset, built):
     """A true reference ranked last by similarity is still the one verified when the
     prefilter counts one-to-one matches over the shortlist."""
-    import dataclasses
-
     from matching.index import Candidate
 
     path = built.paths["album"]
@@ -318,8 +315,6 @@ def test_prefilter_verifies_the_candidate_with_most_matches_wherever_it_ranks(da
 
 
 def test_early_accept_skips_the_prefilter_only_when_a_first_candidate_convinces(dataset, built):
-    import dataclasses
-
     from matching.index import EARLY_CANDIDATES, Candidate
 
     path = built.paths["album"]
@@ -354,9 +349,6 @@ def test_a_softened_reference_verifies_a_small_blurred_photo_of_it_better():
     """`reference_blur`: the keypoints stored for verification come from a softened copy,
     and they survive in a shrunk, blurred, noisy photo where the sharp reference's fine
     detail does not (the photo of ds1000's hard covers, in miniature)."""
-    import dataclasses
-
-    import cv2
     import skimage.data
 
     from features.local import extract_sift
@@ -426,8 +418,6 @@ def test_a_kind_the_preset_cannot_index_is_refused_before_any_extraction(dataset
 
 
 def _text_logo(text: str) -> np.ndarray:
-    import cv2
-
     logo = np.full((160, 520, 3), 255, np.uint8)
     cv2.putText(logo, text, (18, 112), cv2.FONT_HERSHEY_TRIPLEX, 2.6, (0, 0, 0), 7, cv2.LINE_AA)
     return logo
@@ -435,8 +425,6 @@ def _text_logo(text: str) -> np.ndarray:
 
 def _isoluminant_print(logo: np.ndarray, seed: int = 0) -> np.ndarray:
     """The logo's ink printed in red on a woven grey shirt of the same luminance, tilted."""
-    import cv2
-
     rng = np.random.default_rng(seed)
     ink = (255 - logo[..., :1]).astype(np.float32) / 255
     yy, xx = np.mgrid[0:logo.shape[0], 0:logo.shape[1]]
@@ -452,12 +440,6 @@ def _isoluminant_print(logo: np.ndarray, seed: int = 0) -> np.ndarray:
 def test_a_print_in_another_colour_verifies_on_the_ink_map(tmp_path):
     """`ink`: red letters on a grey shirt of the same luminance leave nothing for SIFT on
     grayscale, but their ink map is the reference's; an unrelated logo still gets nothing."""
-    import dataclasses
-
-    import cv2
-
-    from data.dataset import Reference
-
     names = ["Morbid Fog", "Vile Throne", "Ashen Crypt"]
     references = []
     for number, name in enumerate(names, start=1):
