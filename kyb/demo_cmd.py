@@ -3,14 +3,12 @@
 It generates a small synthetic dataset, builds its index and band database in the demo
 folder (never the user's database), identifies a handful of test photos with the real
 pipeline, and prints each answer beside the ground truth, with annotated photos and a
-contact sheet to look at. The index uses the default preset with fewer augmented copies
-of each logo, so that building it takes tens of seconds rather than minutes; everything
-else is what `kyb identify` runs.
+contact sheet to look at. The index is the default preset's, as `kyb index build` makes
+it, and the answers are what `kyb identify` gives.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 
@@ -18,17 +16,6 @@ import click
 
 from kyb.index_cmd import echo_calibration
 from kyb.synth_cmd import print_check, print_summary
-
-#: Augmented copies per reference logo in the demo index (the default preset uses more).
-DEMO_LOGO_AUGMENT = 1
-
-
-def demo_configs() -> dict:
-    from matching.presets import preset
-
-    configs = dict(preset("default"))
-    configs["logo"] = dataclasses.replace(configs["logo"], augment=DEMO_LOGO_AUGMENT)
-    return configs
 
 
 def build_demo_index(dataset, out: Path):
@@ -41,7 +28,7 @@ def build_demo_index(dataset, out: Path):
     from matching.evaluate import calibrate
     from matching.index import RetrievalIndex
 
-    index = RetrievalIndex.build(dataset.references, dataset.root, "default", configs=demo_configs())
+    index = RetrievalIndex.build(dataset.references, dataset.root, "default")
     calibration = calibrate(index, dataset, "train")
     index.save(out)
     return index, calibration

@@ -43,6 +43,7 @@ from tqdm import tqdm
 
 from data.augment import augment_reference
 from data.dataset import Reference
+from data.renditions import render_print
 from features.local import LocalFeatures
 from features.normalize import l2_normalize
 from matching.bundle import BundleError, Generation, GenerationWriter, open_generation
@@ -55,6 +56,8 @@ from matching.presets import KINDS, PathConfig, preset
 from matching.search import BallTreeSearch, FaissSearch, make_searcher
 from matching.verify import GeometricVerifier, placement_agreement
 
+#: The last entry of the seed of a reference's renditions (its first: the index seed and ref_id).
+RENDITION_STREAM = 1
 #: Candidates verified before the prefilter on paths with `early_accept`.
 EARLY_CANDIDATES = 2
 REF_DTYPE = np.dtype([("ref_id", "<i8"), ("band_id", "<i8"), ("album_id", "<i8"), ("kind", "<U5"),
@@ -178,18 +181,36 @@ class KindPath:
 
 def _reference_vectors(path: KindPath, image: np.ndarray,
                        seed: Sequence[int]) -> tuple[np.ndarray, Extraction]:
-    """The reference's one vector (mean over it and its augmented copies) and its own extraction."""
+    """The reference's one vector (`_reference_vector`) and its own extraction."""
     extractions = _reference_extractions(path.extractor, path.config, image, seed)
-    vectors = path.encoder.transform(extractions)
-    return l2_normalize(vectors.mean(axis=0)), extractions[0]
+    return _reference_vector(path.encoder, extractions, path.config.renditions), extractions[0]
+
+
+def _reference_vector(encoder: GlobalEncoder, extractions: Sequence[Extraction],
+                      renditions: int) -> np.ndarray:
+    """The reference's one vector: the mean over its own copies (the image, its softened
+    and augmented copies) and, with `renditions`, the mean over its last `renditions`
+    extractions, the printed-and-photographed copies, at equal weight.
+
+    Why equal weight, and not one mean over everything: the renditions' mean is what moves
+    the vector toward where photos of prints land, but a handful of renditions alone is a
+    noisy estimate of it, and the clean copies anchor it (BENCHMARKS.md, "Rendition-averaged
+    logo references")."""
+    vectors = encoder.transform(extractions)
+    if not renditions:
+        return l2_normalize(vectors.mean(axis=0))
+    own, printed = vectors[:-renditions], vectors[-renditions:]
+    return l2_normalize(l2_normalize(own.mean(axis=0)) + l2_normalize(printed.mean(axis=0)))
 
 
 def _reference_extractions(extractor: Extractor, config: PathConfig, image: np.ndarray,
                            seed: Sequence[int]) -> list[Extraction]:
-    """Extractions whose vectors make the reference's one vector; the first one's keypoints
-    are stored for verification (the softened copy's, with `reference_blur`). The ink map
-    serves verification alone, so it is taken of that first one only."""
-    for_vectors = dataclasses.replace(extractor, ink=False)
+    """Extractions whose vectors make the reference's one vector, renditions last; the
+    first one's keypoints are stored for verification (the softened copy's, with
+    `reference_blur`). The copies serve the vector alone, so they are extracted without
+    the features only verification reads (the ink map, and SIFT when the encoder takes
+    no SIFT-VLAD)."""
+    for_vectors = _vector_extractor(extractor, config)
     if config.reference_blur:
         extractions = [extractor(_softened(image, config.reference_blur, extractor.sift_max_side)),
                        for_vectors(image)]
@@ -200,7 +221,20 @@ def _reference_extractions(extractor: Extractor, config: PathConfig, image: np.n
         source = image.astype(np.float32) / 255.0
         for _ in range(config.augment):
             extractions.append(for_vectors(np.clip(augment_reference(source, rng) * 255.0, 0, 255)))
+    if config.renditions:
+        # A stream of its own, so that the renditions stay the same whatever `augment` is.
+        rng = np.random.default_rng([*seed, RENDITION_STREAM])
+        extractions.extend(for_vectors(render_print(image, rng)) for _ in range(config.renditions))
     return extractions
+
+
+def _vector_extractor(extractor: Extractor, config: PathConfig) -> Extractor:
+    """`extractor` less what only verification reads: the ink map always, and SIFT (with
+    its second polarity) when the encoder has no SIFT-VLAD part."""
+    parts = config.encoder.get("parts", GlobalEncoder().parts)
+    if "sift_vlad" in parts:
+        return dataclasses.replace(extractor, ink=False)
+    return dataclasses.replace(extractor, ink=False, sift=None, both_polarities=False)
 
 
 def _softened(image: np.ndarray, sigma: float, working_side: int) -> np.ndarray:
@@ -291,7 +325,7 @@ class RetrievalIndex:
                 sizes.append(image.shape[:2])
                 per_ref.append(_reference_extractions(extractor, config, image, (seed, ref.ref_id)))
             encoder = GlobalEncoder(**config.encoder).fit([e for copies in per_ref for e in copies])
-            vectors = l2_normalize(np.stack([encoder.transform(copies).mean(axis=0) for copies in per_ref]))
+            vectors = np.stack([_reference_vector(encoder, copies, config.renditions) for copies in per_ref])
             start = len(refs)
             refs = np.concatenate([refs, _ref_rows(chosen, sizes)])
             searcher = make_searcher(config.searcher, config.searcher_params).fit(vectors)

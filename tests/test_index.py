@@ -468,3 +468,46 @@ def test_a_print_in_another_colour_verifies_on_the_ink_map(tmp_path):
                                              dataclasses.replace(with_ink, reference_blur=2.0),
                                              _text_logo(names[0]), (0, 1))
     assert softened.ink is not None and len(softened.ink) > 0 and sharp.ink is None
+
+
+def test_rendition_averaged_references_sit_nearer_photos_of_prints_and_add_agrees_with_build(dataset):
+    """A reference's vector that averages in its renditions is nearer new prints of the
+    logo (renditions of another seed, as a photo of a shirt is) than its clean vector, and
+    a reference added later gets the vector a full build gives it."""
+    from data.renditions import render_print
+
+    plain = dataclasses.replace(preset("default")["logo"], renditions=0, verify=0, searcher="balltree")
+    averaged = dataclasses.replace(plain, renditions=8)
+    logos = [ref for ref in dataset.references if ref.kind == "logo"]
+
+    def vectors(index):
+        path = index.paths["logo"]
+        return dict(zip(index.refs["ref_id"][path.rows].tolist(), path.vectors, strict=True))
+
+    plain_vectors = vectors(RetrievalIndex.build(logos, dataset.root, "plain", configs={"logo": plain},
+                                                 progress=False))
+    full = RetrievalIndex.build(logos, dataset.root, "averaged", configs={"logo": averaged}, progress=False)
+    averaged_vectors = vectors(full)
+    extractor = full.paths["logo"].extractor
+    nearer = []
+    for i, ref in enumerate(logos):
+        reference = read_image(dataset.reference_path(ref))
+        prints = [render_print(reference, np.random.default_rng([99, i, n])) for n in range(3)]
+        for photo in prints:
+            query = extractor(photo).learned
+            own = ref.ref_id
+            nearer.append(float(query @ averaged_vectors[own]) > float(query @ plain_vectors[own]))
+    assert np.mean(nearer) > 0.7
+
+    partial = RetrievalIndex.build(logos[:-2], dataset.root, "averaged", configs={"logo": averaged},
+                                   progress=False)
+    assert partial.add(logos, dataset.root, progress=False) == 2
+    for ref in logos[-2:]:
+        np.testing.assert_allclose(vectors(partial)[ref.ref_id], averaged_vectors[ref.ref_id], atol=1e-5)
+
+
+@pytest.mark.parametrize("name, value", [("renditions", -1), ("renditions", 2.5), ("augment", True),
+                                         ("shortlist", 1), ("reference_blur", -1.0)])
+def test_a_path_refuses_a_count_out_of_range(name, value):
+    with pytest.raises(ValueError, match=name):
+        dataclasses.replace(TINY["album"], **{name: value})
