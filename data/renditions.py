@@ -166,3 +166,64 @@ def render_print(reference: np.ndarray, rng: np.random.Generator) -> np.ndarray:
                           interpolation=cv2.INTER_AREA)
     ok, encoded = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality(rng)])
     return cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+
+
+def render_part(reference: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A rendition (`render_print`) of part of the logo only: a window over 50-85% of its
+    ink's width, or of its height, at a random place.
+
+    Why: a photo often shows less than the reference: a patch folded or cut by the frame,
+    a symbol printed without the wordmark the reference stacks under it.
+    """
+    reference = to_float(reference) if reference.dtype == np.uint8 else np.asarray(reference, np.float32)
+    x1, y1, x2, y2 = tight_box(ink_mask(reference), 0.3) or (0, 0, reference.shape[1], reference.shape[0])
+    if rng.random() < 0.7:
+        keep = int((x2 - x1) * rng.uniform(0.5, 0.85))
+        x1 = x1 + int(rng.integers(0, x2 - x1 - keep + 1))
+        x2 = x1 + max(keep, 8)
+    else:
+        keep = int((y2 - y1) * rng.uniform(0.5, 0.85))
+        y1 = y1 + int(rng.integers(0, y2 - y1 - keep + 1))
+        y2 = y1 + max(keep, 8)
+    return render_print(np.ascontiguousarray(reference[y1:y2, x1:x2]), rng)
+
+
+def render_beside(reference: np.ndarray, other: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A rendition (`render_print`) of the logo printed with another mark beside, above or
+    below it (the ink of `other`, in the logo's own ink colour).
+
+    Why: a photo often shows more than the reference: a wordmark beside the symbol the
+    reference shows alone, a tagline, another band's logo on the same print.
+    """
+    reference = to_float(reference) if reference.dtype == np.uint8 else np.asarray(reference, np.float32)
+    other = to_float(other) if other.dtype == np.uint8 else np.asarray(other, np.float32)
+    mask = ink_mask(reference)
+    x1, y1, x2, y2 = tight_box(mask, 0.3) or (0, 0, reference.shape[1], reference.shape[0])
+    logo, mask = reference[y1:y2, x1:x2], mask[y1:y2, x1:x2]
+    other_mask = ink_mask(other)
+    ox1, oy1, ox2, oy2 = tight_box(other_mask, 0.3) or (0, 0, other.shape[1], other.shape[0])
+    other_mask = other_mask[oy1:oy2, ox1:ox2]
+    height, width = mask.shape
+    beside = rng.random() < 0.5
+    size = rng.uniform(0.4, 1.0) * (height if beside else width)
+    scale = size / (other_mask.shape[0] if beside else other_mask.shape[1])
+    other_mask = resize_to(other_mask, max(4, int(other_mask.shape[1] * scale)),
+                           max(4, int(other_mask.shape[0] * scale)))
+    gap = int(rng.uniform(0.05, 0.3) * (height if beside else width) / 2)
+    oh, ow = other_mask.shape
+    canvas_h = max(height, oh) if beside else height + gap + oh
+    canvas_w = width + gap + ow if beside else max(width, ow)
+    background = np.median(np.concatenate([reference[0], reference[-1]]), axis=0)
+    ink = logo[mask > 0.5].mean(axis=0) if (mask > 0.5).any() else 1 - background
+    canvas = np.broadcast_to(background, (canvas_h, canvas_w, 3)).copy()
+    first = rng.random() < 0.5  # the other mark left of (or above) the logo
+    if beside:
+        lx, ox = (ow + gap, 0) if first else (0, width + gap)
+        ly, oy = (canvas_h - height) // 2, (canvas_h - oh) // 2
+    else:
+        ly, oy = (oh + gap, 0) if first else (0, height + gap)
+        lx, ox = (canvas_w - width) // 2, (canvas_w - ow) // 2
+    canvas[ly:ly + height, lx:lx + width] = logo
+    region = canvas[oy:oy + oh, ox:ox + ow]
+    region[:] = blend(region, np.broadcast_to(ink, region.shape), other_mask.astype(np.float32))
+    return render_print(np.clip(canvas, 0, 1), rng)

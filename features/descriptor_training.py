@@ -36,13 +36,16 @@ from features.logo_descriptor import DescriptorConfig, LogoDescriptor, prepare
 @dataclass(frozen=True)
 class TrainingConfig:
     """`designs` logos (of which `val_designs` held out), `renditions` rendered views of
-    each; `epochs` passes over the training logos, `logos_per_batch` logos per step with
-    `views_per_logo` views each (its reference and others), at `learning_rate` (Adam,
-    cosine decay); `temperature` of the contrastive softmax."""
+    each and `partial_views` of part of it or of it beside another mark (alternately,
+    `data.renditions.render_part` and `render_beside`); `epochs` passes over the training
+    logos, `logos_per_batch` logos per step with `views_per_logo` views each (its
+    reference and others), at `learning_rate` (Adam, cosine decay); `temperature` of the
+    contrastive softmax."""
 
     designs: int = 2000
     val_designs: int = 200
     renditions: int = 8
+    partial_views: int = 0
     epochs: int = 20
     logos_per_batch: int = 64
     views_per_logo: int = 4
@@ -52,8 +55,8 @@ class TrainingConfig:
     workers: int = 2
 
     def __post_init__(self):
-        for name, minimum in (("designs", 2), ("val_designs", 1), ("renditions", 1), ("epochs", 1),
-                              ("logos_per_batch", 2), ("views_per_logo", 2), ("workers", 1)):
+        for name, minimum in (("designs", 2), ("val_designs", 1), ("renditions", 1), ("partial_views", 0),
+                              ("epochs", 1), ("logos_per_batch", 2), ("views_per_logo", 2), ("workers", 1)):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
                 raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
@@ -62,32 +65,44 @@ class TrainingConfig:
         if self.logos_per_batch > self.designs - self.val_designs:
             raise ValueError(f"logos_per_batch ({self.logos_per_batch}) exceeds the "
                              f"{self.designs - self.val_designs} training logos")
-        if self.views_per_logo > self.renditions + 2:
-            raise ValueError(f"views_per_logo ({self.views_per_logo}) exceeds the {self.renditions + 2} "
+        if self.views_per_logo > self.views:
+            raise ValueError(f"views_per_logo ({self.views_per_logo}) exceeds the {self.views} "
                              "views of a logo")
         for name in ("learning_rate", "temperature"):
             if not isinstance(getattr(self, name), (int, float)) or getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be a positive number, got {getattr(self, name)!r}")
+
+    @property
+    def views(self) -> int:
+        """Views rendered of each logo: its reference, an augmented copy, the others."""
+        return 2 + self.renditions + self.partial_views
 
 
 #: Offset of the training logos' seeds, far from any `kyb synth --seed` a user picks.
 SEED_OFFSET = 7_000_003
 
 
-def render_views(seed: int, index: int, renditions: int) -> np.ndarray:
-    """The prepared views of training logo `index`: (2 + renditions, *INPUT_SHAPE) uint8,
-    its reference first, then an augmented copy, then the renditions."""
+def render_views(seed: int, index: int, renditions: int, partial_views: int = 0) -> np.ndarray:
+    """The prepared views of training logo `index`: (2 + renditions + partial_views,
+    *INPUT_SHAPE) uint8, its reference first, then an augmented copy, the renditions, and
+    the partial views (part of it, then it beside another logo, alternately)."""
     from data.augment import augment_reference
     from data.imaging import to_uint8
     from data.logos import design_logo, render_reference
     from data.names import band_name
-    from data.renditions import render_print
+    from data.renditions import render_beside, render_part, render_print
 
     rng = np.random.default_rng([SEED_OFFSET + seed, index])
     reference = render_reference(design_logo(band_name(rng), rng), rng)
     views = [reference, augment_reference(reference, rng)]
     reference = to_uint8(reference)
     views = [to_uint8(view) for view in views] + [render_print(reference, rng) for _ in range(renditions)]
+    for number in range(partial_views):
+        if number % 2 == 0:
+            views.append(render_part(reference, rng))
+        else:
+            other = to_uint8(render_reference(design_logo(band_name(rng), rng), rng))
+            views.append(render_beside(reference, other, rng))
     return np.stack([prepare(view) for view in views])
 
 
@@ -97,7 +112,7 @@ def _render_task(task: tuple[int, int, int]) -> np.ndarray:
 
 def render_training_set(config: TrainingConfig, progress: bool = True) -> np.ndarray:
     """(designs, 2 + renditions, *INPUT_SHAPE) uint8 views, rendered on `workers` processes."""
-    tasks = [(config.seed, index, config.renditions) for index in range(config.designs)]
+    tasks = [(config.seed, index, config.renditions, config.partial_views) for index in range(config.designs)]
     bar = {"total": len(tasks), "desc": "rendering logos", "unit": "logo", "disable": not progress}
     if config.workers == 1:
         return np.stack([_render_task(task) for task in tqdm(tasks, **bar)])
@@ -191,6 +206,7 @@ def rendering_fingerprint() -> str:
 def trunk_cache_name(config: TrainingConfig, descriptor_config: DescriptorConfig) -> str:
     """The cache file of a rendered set: what decides its views and their trunk features."""
     key = {"seed": config.seed, "designs": config.designs, "renditions": config.renditions,
+           **({"partial": config.partial_views} if config.partial_views else {}),
            "trainable_from": descriptor_config.trainable_from, "code": rendering_fingerprint()}
     return "trunk-" + "-".join(f"{k}{v}" for k, v in key.items()) + ".npy"
 
@@ -224,19 +240,31 @@ def trunk_feature_set(descriptor: LogoDescriptor, config: TrainingConfig, cache:
 
 
 def train_descriptor(config: TrainingConfig, descriptor_config: DescriptorConfig | None = None,
-                     cache: Path | None = None, progress: bool = True,
-                     log=print) -> tuple[LogoDescriptor, dict]:
+                     cache: Path | None = None, progress: bool = True, log=print,
+                     init: Path | None = None) -> tuple[LogoDescriptor, dict]:
     """Render, cache the trunk, fit the top; returns the descriptor at its best held-out
-    epoch and a report (configuration, per-epoch loss and held-out top-1, the untrained
-    network's held-out top-1 for comparison). `cache`: see `trunk_feature_set`."""
+    epoch and a report (configuration, per-epoch loss and held-out top-1, the starting
+    network's held-out top-1 for comparison). `cache`: see `trunk_feature_set`.
+
+    `init`: a saved descriptor to start from instead of ImageNet's weights (fine-tuning
+    a trained model on new kinds of views costs a few epochs, not a whole run); its
+    configuration is kept, and a different `descriptor_config` is refused.
+    """
     started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
-    descriptor = LogoDescriptor(descriptor_config)
+    if init is None:
+        descriptor = LogoDescriptor(descriptor_config)
+    else:
+        descriptor = LogoDescriptor.load(init)
+        if descriptor_config is not None and descriptor_config != descriptor.config:
+            raise ValueError(f"{init} is a descriptor of {asdict(descriptor.config)}, "
+                             f"not of {asdict(descriptor_config)}")
+    init_sha256 = descriptor.weights_sha256() if init is not None else None
     features = trunk_feature_set(descriptor, config, cache, progress)
     logos, per_logo = features.shape[:2]
     train, held_out = features[:-config.val_designs], features[-config.val_designs:]
     baseline = top1_against_references(descriptor, held_out)
-    log(f"untrained (ImageNet) held-out top-1 {baseline:.3f}")
+    log(f"{'starting' if init else 'untrained (ImageNet)'} held-out top-1 {baseline:.3f}")
 
     batches = ViewBatches(train, config.logos_per_batch, config.views_per_logo, config.seed)
     descriptor.top.compile(
@@ -247,6 +275,7 @@ def train_descriptor(config: TrainingConfig, descriptor_config: DescriptorConfig
     descriptor.top.fit(batches, epochs=config.epochs, callbacks=[keep_best], verbose=1 if progress else 0)
     descriptor.top.set_weights(keep_best.best_weights)
     report = {"training": asdict(config), "descriptor": asdict(descriptor.config),
+              "init": None if init is None else {"path": str(init), "sha256": init_sha256},
               "views": int(logos * per_logo), "untrained_val_top1": baseline,
               "best_val_top1": keep_best.best, "epochs": keep_best.history,
               "seconds": round(time.perf_counter() - started, 1)}

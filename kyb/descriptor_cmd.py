@@ -22,6 +22,8 @@ def descriptor():
               help="Of those, logos held out to pick the best epoch.")
 @click.option("--renditions", type=click.IntRange(min=1), default=8, show_default=True,
               help="Printed-and-photographed renditions per logo.")
+@click.option("--partial-views", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Views per logo of part of it, or of it beside another mark (alternately).")
 @click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--logos-per-batch", type=click.IntRange(min=2), default=64, show_default=True)
 @click.option("--views-per-logo", type=click.IntRange(min=2), default=4, show_default=True,
@@ -30,9 +32,12 @@ def descriptor():
               show_default=True, help="Peak learning rate (Adam, cosine decay).")
 @click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=0.05, show_default=True,
               help="Temperature of the contrastive softmax.")
-@click.option("--dimension", type=click.IntRange(16, 1280), default=256, show_default=True)
-@click.option("--trainable-from", type=click.IntRange(0, 16), default=11, show_default=True,
-              help="First Lite0 block to fine-tune; earlier blocks keep ImageNet weights.")
+@click.option("--dimension", type=click.IntRange(16, 1280), help="Descriptor length  [default: 256]")
+@click.option("--trainable-from", type=click.IntRange(0, 16),
+              help="First Lite0 block to fine-tune; earlier blocks keep ImageNet weights  [default: 11]")
+@click.option("--init", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A trained model file to start from instead of ImageNet's weights; it keeps its "
+                   "dimension and trainable blocks.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="Processes rendering the training views.")
@@ -40,9 +45,8 @@ def descriptor():
               help="Folder keeping the rendered set's trunk features, so that another run with "
                    "the same --seed/--designs/--renditions/--trainable-from (and generator code) "
                    "skips rendering.")
-def train(out, designs, val_designs, renditions, epochs, logos_per_batch, views_per_logo, learning_rate,
-          temperature, dimension,
-          trainable_from, seed, workers, cache):
+def train(out, designs, val_designs, renditions, partial_views, epochs, logos_per_batch, views_per_logo,
+          learning_rate, temperature, dimension, trainable_from, init, seed, workers, cache):
     """Render synthetic logos and their renditions, fine-tune the descriptor's top blocks,
     and write the best epoch's weights (picked on held-out logos) to OUT."""
     from features.descriptor_training import TrainingConfig, train_descriptor
@@ -50,12 +54,15 @@ def train(out, designs, val_designs, renditions, epochs, logos_per_batch, views_
 
     try:
         config = TrainingConfig(designs=designs, val_designs=val_designs, renditions=renditions,
-                                epochs=epochs, logos_per_batch=logos_per_batch,
+                                partial_views=partial_views, epochs=epochs, logos_per_batch=logos_per_batch,
                                 views_per_logo=views_per_logo, learning_rate=learning_rate,
                                 temperature=temperature, seed=seed, workers=workers)
-        model, report = train_descriptor(config, DescriptorConfig(dimension=dimension,
-                                                                  trainable_from=trainable_from),
-                                         cache=cache, log=click.echo)
+        if init is not None and (dimension is not None or trainable_from is not None):
+            raise ValueError("--init keeps its model's dimension and trainable blocks: "
+                             "leave out --dimension and --trainable-from")
+        descriptor_config = None if init is not None else DescriptorConfig(
+            dimension=dimension or 256, trainable_from=11 if trainable_from is None else trainable_from)
+        model, report = train_descriptor(config, descriptor_config, cache=cache, log=click.echo, init=init)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     model.save(out)

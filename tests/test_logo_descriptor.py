@@ -7,10 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from data import renditions
 from data.imaging import ink_mask, to_uint8
 from data.logos import design_logo, render_reference
 from data.names import band_name
-from data.renditions import render_print
+from data.renditions import render_beside, render_part, render_print
 from features import descriptor_training
 from features.descriptor_training import TrainingConfig, train_descriptor
 from features.logo_descriptor import (
@@ -78,13 +79,24 @@ def test_a_training_step_reduces_the_loss_on_a_tiny_set(tmp_path):
     with pytest.raises(DescriptorModelError):
         LogoDescriptor.load(tmp_path / "missing.npz")
 
+    # Fine-tuning starts from the saved model, on views that add partial ones, and keeps
+    # its configuration.
+    more = TrainingConfig(designs=10, val_designs=2, renditions=2, partial_views=2, epochs=1,
+                          logos_per_batch=4, views_per_logo=3, workers=1, seed=1)
+    tuned, report = train_descriptor(more, cache=tmp_path, progress=False, log=lambda _: None, init=path)
+    assert report["init"]["sha256"] == LogoDescriptor.load(path).weights_sha256()
+    assert report["views"] == 10 * 6 and tuned.config == descriptor.config
+    with pytest.raises(ValueError, match="not of"):
+        train_descriptor(more, DescriptorConfig(dimension=64, trainable_from=15), progress=False,
+                         log=lambda _: None, init=path)
+
 
 def test_descriptor_configuration_is_validated():
     for bad in ({"dimension": 8}, {"dimension": True}, {"trainable_from": 17}, {"trainable_from": -1}):
         with pytest.raises(ValueError):
             DescriptorConfig(**bad)
     for bad in ({"designs": 4, "val_designs": 4}, {"designs": 10, "val_designs": 2, "logos_per_batch": 9},
-                {"renditions": 1, "views_per_logo": 4}, {"temperature": 0}):
+                {"renditions": 1, "views_per_logo": 4}, {"temperature": 0}, {"partial_views": -1}):
         with pytest.raises(ValueError):
             TrainingConfig(**bad)
 
@@ -112,3 +124,42 @@ def test_the_trunk_cache_is_keyed_by_the_rendering_code(monkeypatch):
                                                         descriptor_config)
     monkeypatch.setattr(descriptor_training, "rendering_fingerprint", lambda: "0123456789ab")
     assert name != descriptor_training.trunk_cache_name(config, descriptor_config)
+
+
+def _printed_input(monkeypatch) -> list[np.ndarray]:
+    """Make `render_print` hand back what it was given (float RGB), to look at what the
+    partial views print, apart from the print's own randomness."""
+    given = []
+    monkeypatch.setattr(renditions, "render_print", lambda image, rng: given.append(image) or image)
+    return given
+
+
+def test_a_part_view_prints_a_window_of_the_logo(monkeypatch):
+    given = _printed_input(monkeypatch)
+    reference = np.ones((100, 300, 3), np.float32)
+    reference[20:80, 20:280] = np.linspace(0, 0.2, 260)[None, :, None]  # ink, told apart by column
+    for seed in range(12):
+        part = render_part(reference, np.random.default_rng(seed))
+        assert part is given[-1]
+        height, width = part.shape[:2]
+        assert (0.5 * 260 - 1 <= width <= 0.85 * 260 and height == 60) or \
+            (0.5 * 60 - 1 <= height <= 0.85 * 60 and width == 260)
+        columns = np.flatnonzero(np.isin(reference[50, :, 0], part[height // 2, :, 0]))
+        assert len(columns) == width and np.all(np.diff(columns) == 1)  # one window, in place
+
+
+def test_a_beside_view_prints_the_whole_logo_and_another_mark(monkeypatch):
+    given = _printed_input(monkeypatch)
+    reference = np.ones((100, 300, 3), np.float32)
+    reference[20:80, 20:280] = (0.1, 0.1, 0.5)
+    other = np.ones((80, 80, 3), np.float32)
+    other[10:70, 10:70] = 0
+    for seed in range(12):
+        canvas = render_beside(reference, other, np.random.default_rng(seed))
+        assert canvas is given[-1]
+        ink = np.abs(canvas - 1).sum(axis=2) > 0.5
+        inked = np.all(np.isclose(canvas, (0.1, 0.1, 0.5), atol=1e-3), axis=2)
+        area = np.pad(inked.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+        blocks = area[60:, 260:] - area[:-60, 260:] - area[60:, :-260] + area[:-60, :-260]
+        assert blocks.max() == 60 * 260  # the whole logo, unchanged
+        assert ink.sum() > 60 * 260 + 0.5 * (0.4 * 60) ** 2  # and the other mark, in the logo's ink
