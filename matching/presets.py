@@ -16,8 +16,7 @@ default here does not change what an existing bundle does.
   index (about 0.5 KiB a reference); of its best 100, the 8 with the most one-to-one
   RootSIFT matches are verified by RANSAC and re-rank the list;
   logos by the learned logo descriptor (256-D, features/logo_descriptor.py) in faiss,
-  each reference's vector joined by the mean of 16 renditions of it (printed and
-  photographed copies), the best 30 verified with RootSIFT of both polarities and of the ink map, the two
+  the best 30 verified with RootSIFT of both polarities and of the ink map, the two
   views' inliers summed. Both kinds verify against the
   keypoints of a softened copy of each reference (`reference_blur`), whose vector also
   joins the reference's.
@@ -50,8 +49,10 @@ class PathConfig:
     - `renditions`: printed-and-photographed copies of each reference (data/renditions.py,
       the learned descriptor's training views) whose mean vector joins the reference's
       own at equal weight. Why: a photo of a print, above all of a mark unlike the
-      generator's logos, lands nearer that mean than the clean reference (FlickrLogos-27
-      plain top-1 0.665 -> 0.736);
+      generator's logos, lands nearer that mean than the clean reference. 16 of them
+      lift FlickrLogos-27 one-shot top-1 from 0.717 to 0.774, but end to end on ds1000
+      they let 8 of 51 unknown objects be named instead of 4, so the default preset
+      keeps 0 (BENCHMARKS.md, "Retrieval (issue 3)", 2026-12-02 (third session));
     - `shortlist`: references taken from the search for ranking and rejection;
     - `verify`: how many candidates are geometrically verified (0: none), with
       `verifier` parameters (`GeometricVerifier`), `verify_keypoints` local features kept
@@ -160,7 +161,6 @@ PRESETS: dict[str, dict[str, PathConfig]] = {
                        "sift_max_side": 640, "polarity": True, "both_polarities": True, "ink": True},
             encoder={"parts": ["learned"], "projection": None},
             searcher="faiss",
-            renditions=16,
             verify=30,
             min_inliers=8,
             reference_blur=2.0,
