@@ -106,12 +106,13 @@ def render_views(seed: int, index: int, renditions: int, partial_views: int = 0)
     return np.stack([prepare(view) for view in views])
 
 
-def _render_task(task: tuple[int, int, int]) -> np.ndarray:
+def _render_task(task: tuple[int, int, int, int]) -> np.ndarray:
     return render_views(*task)
 
 
 def render_training_set(config: TrainingConfig, progress: bool = True) -> np.ndarray:
-    """(designs, 2 + renditions, *INPUT_SHAPE) uint8 views, rendered on `workers` processes."""
+    """(designs, views, *INPUT_SHAPE) uint8 views (`TrainingConfig.views` per logo),
+    rendered on `workers` processes."""
     tasks = [(config.seed, index, config.renditions, config.partial_views) for index in range(config.designs)]
     bar = {"total": len(tasks), "desc": "rendering logos", "unit": "logo", "disable": not progress}
     if config.workers == 1:

@@ -43,8 +43,8 @@ def descriptor():
               help="Processes rendering the training views.")
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path),
               help="Folder keeping the rendered set's trunk features, so that another run with "
-                   "the same --seed/--designs/--renditions/--trainable-from (and generator code) "
-                   "skips rendering.")
+                   "the same --seed/--designs/--renditions/--partial-views/--trainable-from (and "
+                   "generator code) skips rendering.")
 def train(out, designs, val_designs, renditions, partial_views, epochs, logos_per_batch, views_per_logo,
           learning_rate, temperature, dimension, trainable_from, init, seed, workers, cache):
     """Render synthetic logos and their renditions, fine-tune the descriptor's top blocks,
