@@ -106,6 +106,11 @@ def to_float(image: np.ndarray) -> np.ndarray:
     return image.astype(np.float32) / 255.0
 
 
+def as_float(image: np.ndarray) -> np.ndarray:
+    """An image as float32 in [0, 1]: uint8 images are scaled, float ones taken as they are."""
+    return to_float(image) if image.dtype == np.uint8 else np.asarray(image, np.float32)
+
+
 def resize_to(image: np.ndarray, width: int, height: int) -> np.ndarray:
     """Resize with area averaging when shrinking (no aliasing) and cubic when enlarging."""
     shrinking = width * height < image.shape[0] * image.shape[1]
@@ -154,7 +159,7 @@ def ink_mask(reference: np.ndarray) -> np.ndarray:
     takes it of a crop, whose border is mostly the surface the logo is printed on
     (matching/extract.py, `ink`): it is the same mask whatever colours the print is in.
     """
-    image = to_float(reference) if reference.dtype == np.uint8 else np.asarray(reference, np.float32)
+    image = as_float(reference)
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
     image = image[..., :3]

@@ -20,13 +20,13 @@ from data.art import artwork, fabric_texture, wall_texture
 from data.compose import Sheet, cloth_warp
 from data.degrade import camera, jpeg_quality
 from data.imaging import (
+    as_float,
     blend,
     contrasting_colour,
     ink_mask,
     random_colour,
     resize_to,
     tight_box,
-    to_float,
     worn_print,
 )
 from data.scenes import SHIRT_COLOURS
@@ -123,7 +123,7 @@ def render_print(reference: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     like a detector box, partly occluded, then through a phone camera at a low resolution
     with JPEG.
     """
-    reference = to_float(reference) if reference.dtype == np.uint8 else np.asarray(reference, np.float32)
+    reference = as_float(reference)
     reference = reference[..., :3] if reference.ndim == 3 else np.repeat(reference[..., None], 3, axis=2)
     mask = ink_mask(reference)
     box = tight_box(mask, 0.3) or (0, 0, mask.shape[1], mask.shape[0])
@@ -175,7 +175,7 @@ def render_part(reference: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     Why: a photo often shows less than the reference: a patch folded or cut by the frame,
     a symbol printed without the wordmark the reference stacks under it.
     """
-    reference = to_float(reference) if reference.dtype == np.uint8 else np.asarray(reference, np.float32)
+    reference = as_float(reference)
     x1, y1, x2, y2 = tight_box(ink_mask(reference), 0.3) or (0, 0, reference.shape[1], reference.shape[0])
     if rng.random() < 0.7:
         keep = int((x2 - x1) * rng.uniform(0.5, 0.85))
@@ -195,8 +195,8 @@ def render_beside(reference: np.ndarray, other: np.ndarray, rng: np.random.Gener
     Why: a photo often shows more than the reference: a wordmark beside the symbol the
     reference shows alone, a tagline, another band's logo on the same print.
     """
-    reference = to_float(reference) if reference.dtype == np.uint8 else np.asarray(reference, np.float32)
-    other = to_float(other) if other.dtype == np.uint8 else np.asarray(other, np.float32)
+    reference = as_float(reference)
+    other = as_float(other)
     mask = ink_mask(reference)
     x1, y1, x2, y2 = tight_box(mask, 0.3) or (0, 0, reference.shape[1], reference.shape[0])
     logo, mask = reference[y1:y2, x1:x2], mask[y1:y2, x1:x2]

@@ -253,6 +253,7 @@ def train_descriptor(config: TrainingConfig, descriptor_config: DescriptorConfig
     """
     started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
+    init_report = None
     if init is None:
         descriptor = LogoDescriptor(descriptor_config)
     else:
@@ -260,7 +261,7 @@ def train_descriptor(config: TrainingConfig, descriptor_config: DescriptorConfig
         if descriptor_config is not None and descriptor_config != descriptor.config:
             raise ValueError(f"{init} is a descriptor of {asdict(descriptor.config)}, "
                              f"not of {asdict(descriptor_config)}")
-    init_sha256 = descriptor.weights_sha256() if init is not None else None
+        init_report = {"path": str(init), "sha256": descriptor.weights_sha256()}
     features = trunk_feature_set(descriptor, config, cache, progress)
     logos, per_logo = features.shape[:2]
     train, held_out = features[:-config.val_designs], features[-config.val_designs:]
@@ -276,7 +277,7 @@ def train_descriptor(config: TrainingConfig, descriptor_config: DescriptorConfig
     descriptor.top.fit(batches, epochs=config.epochs, callbacks=[keep_best], verbose=1 if progress else 0)
     descriptor.top.set_weights(keep_best.best_weights)
     report = {"training": asdict(config), "descriptor": asdict(descriptor.config),
-              "init": None if init is None else {"path": str(init), "sha256": init_sha256},
+              "init": init_report,
               "views": int(logos * per_logo), "untrained_val_top1": baseline,
               "best_val_top1": keep_best.best, "epochs": keep_best.history,
               "seconds": round(time.perf_counter() - started, 1)}

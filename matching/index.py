@@ -194,8 +194,8 @@ def _reference_vector(encoder: GlobalEncoder, extractions: Sequence[Extraction],
 
     Why equal weight, and not one mean over everything: the renditions' mean is what moves
     the vector toward where photos of prints land, but a handful of renditions alone is a
-    noisy estimate of it, and the clean copies anchor it (BENCHMARKS.md, "Rendition-averaged
-    logo references")."""
+    noisy estimate of it, and the clean copies anchor it (BENCHMARKS.md, "Retrieval
+    (issue 3)", 2026-12-02 (third session))."""
     vectors = encoder.transform(extractions)
     if not renditions:
         return l2_normalize(vectors.mean(axis=0))
@@ -231,8 +231,7 @@ def _reference_extractions(extractor: Extractor, config: PathConfig, image: np.n
 def _vector_extractor(extractor: Extractor, config: PathConfig) -> Extractor:
     """`extractor` less what only verification reads: the ink map always, and SIFT (with
     its second polarity) when the encoder has no SIFT-VLAD part."""
-    parts = config.encoder.get("parts", GlobalEncoder().parts)
-    if "sift_vlad" in parts:
+    if "sift_vlad" in GlobalEncoder(**config.encoder).parts:
         return dataclasses.replace(extractor, ink=False)
     return dataclasses.replace(extractor, ink=False, sift=None, both_polarities=False)
 
