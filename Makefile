@@ -1,6 +1,7 @@
 # The two commands of the README. Each does its own set-up on a fresh machine:
-# a virtual environment in .venv, the package with its dev extras, and (best effort,
-# only as root with apt-get) the Debian display fonts the logo generator prefers.
+# a virtual environment in .venv, the package with its dev extras at the versions of
+# constraints.txt, and (best effort, only as root with apt-get) the Debian display fonts
+# the logo generator prefers.
 #   make demo   runs the main job: `kyb demo` on the embedded defaults
 #   make test   runs the whole test suite (what .ci/run calls)
 
@@ -23,9 +24,9 @@ lint: $(READY)
 assets:
 	@scripts/install-assets
 
-$(READY): setup.py
+$(READY): setup.py constraints.txt
 	@scripts/install-assets
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt -e '.[dev]'
 	@touch $@
