@@ -48,18 +48,23 @@ def print_report(report: dict) -> None:
               help="When building missing bundles, copy this bundle's open-set calibration "
                    "(for datasets without crops of unknown bands).")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the split's first N photos.")
+@click.option("--whole-photo/--no-whole-photo", default=True, show_default=True,
+              help="Where the detector keeps no box, query the whole photo "
+                   "(retrieval.pipeline.PipelineConfig.whole_photo).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the figures as JSON.")
-def eval_e2e(dataset, root, presets, split, model_path, calibration_from, limit, json_path):
+def eval_e2e(dataset, root, presets, split, model_path, calibration_from, limit, whole_photo, json_path):
     """Per photo, the bands the pipeline reports against the annotated ones: band precision
     and recall, exact-photo accuracy, open-set rejection of unknown bands, and per-stage
     latency p50/p95. The band database is a throwaway copy of the dataset's bands."""
     from matching.bundle import BundleError
     from retrieval.evaluate_e2e import evaluate_e2e
+    from retrieval.pipeline import PipelineConfig
 
     try:
         indexes = bundles_to_compare(dataset, root, presets, calibration_from)
-        report = evaluate_e2e(dataset, indexes, split, model_path, limit=limit)
+        report = evaluate_e2e(dataset, indexes, split, model_path, PipelineConfig(whole_photo=whole_photo),
+                              limit=limit)
     except (BundleError, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     print_report(report)

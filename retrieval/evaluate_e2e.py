@@ -16,7 +16,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +106,7 @@ def evaluate_e2e(dataset_root: str | Path, indexes: dict[str, str | Path], split
                  limit: int | None = None, progress: bool = True) -> dict:
     """Score the pipeline on `split` with each named index bundle (one detector for all)."""
     dataset = load_dataset(dataset_root)
+    config = config or PipelineConfig()
     names = dataset.splits.get(split, [])[:limit]
     if not names:
         raise ValueError(f"{dataset.root}: the {split} split has no photos")
@@ -130,5 +131,5 @@ def evaluate_e2e(dataset_root: str | Path, indexes: dict[str, str | Path], split
         finally:
             store.close()
     return {"dataset": str(dataset.root), "split": split, "photos": len(names),
-            "model": str(model_path) if model_path else "shipped",
+            "model": str(model_path) if model_path else "shipped", "pipeline": asdict(config),
             "results": {name: summarise(scores[name], timings[name]) for name in pipelines}}

@@ -4,6 +4,7 @@ test client with the real pipeline behind it."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import numpy as np
@@ -106,6 +107,51 @@ def test_bands_are_deduplicated_best_score_first_and_only_from_matches(oracle_pi
         for detection in result["detections"]:
             album = [m for m in detection["matches"] if m["album"] is not None]
             assert detection["kind"] == "album" or not album  # titles only for covers
+
+
+class NoBoxes:
+    """A detector that finds nothing, as the synthetic-trained one does on many real photos."""
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        return []
+
+
+def test_with_no_box_the_whole_photo_is_matched_and_named(small_dataset, bundle, database):
+    from matching.evaluate import calibrate
+
+    dataset = load_dataset(small_dataset)
+    covers = [ref for ref in dataset.references if ref.kind == "album"][:3]
+    index = RetrievalIndex.open(bundle)
+    assert calibrate(index, dataset, "train,val", progress=False)["album"]["calibrated"]
+    with Store.open(database) as store:
+        pipeline = Pipeline(NoBoxes(), index, store)
+        for cover in covers:  # a close-up photo that is all cover
+            image = read_image(dataset.reference_path(cover))
+            result = pipeline.identify(image)
+            schema_validator("IdentifyResult").validate(result)
+            [detection] = result["detections"]
+            height, width = image.shape[:2]
+            assert detection["box"] == [0, 0, width, height] and detection["score"] == 0
+            assert detection["verdict"] == "match"
+            assert [band["band_id"] for band in result["bands"]] == [cover.band_id]
+        pipeline.config = PipelineConfig(whole_photo=False)
+        assert pipeline.identify(image)["detections"] == []
+        # An accepted answer without the inliers that show the reference in the photo is
+        # not reported: here no cover can reach the path's minimum.
+        pipeline.config = PipelineConfig()
+        album = index.paths["album"]
+        album.config = dataclasses.replace(album.config, min_inliers=100_000)
+        assert pipeline.identify(image)["detections"] == []
+
+
+def test_the_whole_photo_is_not_asked_of_an_uncalibrated_kind(small_dataset, bundle, database):
+    dataset = load_dataset(small_dataset)
+    cover = next(ref for ref in dataset.references if ref.kind == "album")
+    index = RetrievalIndex.open(bundle)
+    index.rejectors.clear()  # uncalibrated: every answer would be "match", even to a blank wall
+    with Store.open(database) as store:
+        result = Pipeline(NoBoxes(), index, store).identify(read_image(dataset.reference_path(cover)))
+    assert result["detections"] == [] and result["bands"] == []
 
 
 def test_real_detector_finds_a_known_band_in_a_generated_photo(real_pipeline, small_dataset):
