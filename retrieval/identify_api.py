@@ -14,7 +14,8 @@ NumPy scalars and arrays, but not NaN)::
     {"image": {"width": int, "height": int},
      "detections": [{"box": [x1, y1, x2, y2],          # pixels of the input image
                      "kind": "logo" | "album",
-                     "score": float,                     # detector confidence, 0..1
+                     "score": float,                     # detector confidence, 0..1 (0: the
+                                                         # whole photo, where nothing was detected)
                      "verdict": "match" | "unknown",     # unknown: band probably not in the db
                      "matches": [{"band_id": int, "name": str, "url": str | None,
                                   "country": str | None, "genre": str | None,

@@ -68,7 +68,9 @@ _SCHEMAS = {
             "box": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4,
                     "description": "x1, y1, x2, y2 in pixels of the (upright) input image"},
             "kind": {"type": "string", "enum": ["logo", "album"]},
-            "score": {"type": "number", "minimum": 0, "maximum": 1},
+            "score": {"type": "number", "minimum": 0, "maximum": 1,
+                      "description": "detector confidence; 0 for the whole photo, matched "
+                                     "where the detector found no box"},
             "verdict": {"type": "string", "enum": ["match", "unknown"],
                         "description": "unknown: the band is probably not in the database"},
             "matches": {"type": "array", "items": _ref("Match"), "description": "best first"},
