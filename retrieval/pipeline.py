@@ -47,8 +47,8 @@ class PipelineConfig:
       box drawn slightly tight still leaves the matcher the whole logo or cover.
     - `top_k`: bands listed per detection.
     - `whole_photo`: when the detector keeps no box, the whole photo is queried once as a
-      crop of each kind the index holds (`whole_photo_detections`), and the best answer
-      that is accepted and verified is reported as a detection over the whole photo,
+      crop of each kind the index calibrates and verifies (`whole_photo_detections`), and
+      the best answer that is accepted and verified is reported over the whole photo,
       with a detector score of 0. Why: the detector is trained on synthetic photos and
       misses most real brand logos (FlickrLogos-27 AP 0.035), while a close-up of one
       patch or cover is nearly all object. FlickrLogos-27 end to end: 9 more brands
