@@ -120,15 +120,17 @@ def test_rank_features_by_hand():
     features = rank_features(np.array([0.9, 0.6, 0.5, 0.4]))
     assert features[0] == pytest.approx(0.3)
     assert features[1] == pytest.approx(0.4 / (np.std([0.6, 0.5, 0.4]) + 1e-3))
+    assert features[-1] == pytest.approx(0.9) and len(features) == len(feature_names(0))
     # Verified: the top band by inliers need not be the most similar (0.6 < 0.9 here).
     with_inliers = rank_features(np.array([0.6, 0.9, 0.5]), np.array([40, 5, 0]), np.array([50, 30, 2]))
     assert with_inliers[2] == pytest.approx(np.log1p(40))
     assert with_inliers[3] == pytest.approx(np.log1p(40) - np.log1p(5))
     assert with_inliers[4] == pytest.approx(40 / 50)
     assert with_inliers[5] == pytest.approx(np.log1p(1))  # one band was more similar
+    assert with_inliers[-1] == pytest.approx(0.6)  # the similarity of the band ranked first
     assert len(with_inliers) == len(feature_names(1))
     unmatched = rank_features(np.array([0.9, 0.6]), np.array([0, 0]), np.array([0, 0]), view_agreement=0.25)
-    assert unmatched[4] == 0.0 and unmatched[5] == 0.0 and unmatched[6] == 0.25
+    assert unmatched[4] == 0.0 and unmatched[5] == 0.0 and unmatched[6] == 0.25 and unmatched[7] == 0.9
     assert len(unmatched) == len(feature_names(2))
     with pytest.raises(ValueError, match="matches"):
         rank_features(np.array([0.9, 0.6]), np.array([4, 0]))
