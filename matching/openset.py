@@ -61,10 +61,9 @@ SIMILARITY_FEATURES = ("similarity",)
 def feature_names(verified_views: int) -> tuple[str, ...]:
     """The names of `rank_features`' columns for a path verified on `verified_views`
     views (0: a path that does not verify)."""
-    if not verified_views:
-        return BASE_FEATURES + SIMILARITY_FEATURES
-    return (BASE_FEATURES + VERIFIED_FEATURES + (AGREEMENT_FEATURES if verified_views > 1 else ())
-            + SIMILARITY_FEATURES)
+    verified = VERIFIED_FEATURES if verified_views else ()
+    agreement = AGREEMENT_FEATURES if verified_views > 1 else ()
+    return BASE_FEATURES + verified + agreement + SIMILARITY_FEATURES
 
 
 def rank_features(similarities: np.ndarray, inliers: np.ndarray | None = None,
