@@ -48,7 +48,7 @@ from features.local import LocalFeatures
 from features.normalize import l2_normalize
 from matching.bundle import BundleError, Generation, GenerationWriter, open_generation
 from matching.crops import read_image
-from matching.encode import GlobalEncoder
+from matching.encode import GLOBAL_PARTS, GlobalEncoder
 from matching.extract import Extraction, Extractor
 from matching.keypoints import KeypointStore, table_name, write_shard
 from matching.openset import OpenSetRejector, feature_names, rank_features
@@ -76,7 +76,8 @@ class Candidate:
 
     A verified candidate also keeps, for the open-set rejector, the one-to-one `matches`
     its inliers were fitted among (both summed over the views) and, on paths verified on
-    two views, their fits' `view_agreement` (`matching.verify.placement_agreement`).
+    two views, their fits' `view_agreement` (`matching.verify.placement_agreement`). On
+    paths that fuse two global parts, every candidate keeps its `part_similarity`.
     """
 
     ref_id: int
@@ -86,6 +87,7 @@ class Candidate:
     inliers: int | None = None
     matches: int | None = None
     view_agreement: float | None = None
+    part_similarity: float | None = None   # on the first fused part (`KindPath.scores_parts`)
 
     def to_json(self) -> dict:
         return {"ref_id": self.ref_id, "band_id": self.band_id, "album_id": self.album_id,
@@ -161,9 +163,24 @@ class KindPath:
         return len(self.views) if self.config.verifies else 0
 
     @property
+    def scores_parts(self) -> bool:
+        """Whether this path's vectors fuse two global parts unprojected, so that a
+        candidate's similarity on the first part alone can be read from them (the
+        rejector's ``part_margin`` and ``part_z``)."""
+        parts = tuple(self.encoder.parts)
+        return len(parts) == 2 and self.encoder.projection is None and set(parts) <= set(GLOBAL_PARTS)
+
+    def part_similarities(self, extraction: Extraction, positions: Sequence[int]) -> np.ndarray:
+        """Cosines of the crop's and the references' first fused parts (`scores_parts`).
+        The first part is the leading block of a fused vector (`features.fusion.fuse`)."""
+        query = l2_normalize(np.asarray(getattr(extraction, self.encoder.parts[0]), np.float32))
+        references = self.searcher.reconstruct(np.asarray(positions, np.int64))[:, :len(query)]
+        return l2_normalize(references) @ query
+
+    @property
     def rank_feature_names(self) -> tuple[str, ...]:
         """The columns of this path's open-set evidence (`ranking_features`)."""
-        return feature_names(self.verified_views)
+        return feature_names(self.verified_views, self.scores_parts)
 
     def open_stores(self, generation: Generation, kind: str) -> None:
         """Read this path's keypoints, per view, from the saved `generation` from now on."""
@@ -404,6 +421,10 @@ class RetrievalIndex:
         timings["search"] = (time.perf_counter() - started) * 1000
         shortlist = [(self._candidate(path, position, similarity), position)
                      for position, similarity in found]
+        if path.scores_parts and shortlist:
+            parts = path.part_similarities(extraction, [position for _, position in shortlist])
+            for (candidate, _), part_similarity in zip(shortlist, parts.tolist(), strict=True):
+                candidate.part_similarity = part_similarity
         started = time.perf_counter()
         verified = path.config.verifies
         if verified:
@@ -616,13 +637,15 @@ def _ref_rows(references: Sequence[Reference], sizes: Sequence[tuple[int, int]])
 
 def ranking_features(ranking: Sequence[Candidate], verified_views: int) -> np.ndarray:
     """The open-set rejector's input (`rank_features`) for a per-band ranking, best first,
-    of a path verified on `verified_views` views (0: not verified)."""
+    of a path verified on `verified_views` views (0: not verified); candidates that carry
+    a `part_similarity` add the part's evidence."""
     similarities = [c.similarity for c in ranking]
+    parts = [c.part_similarity for c in ranking] if ranking[0].part_similarity is not None else None
     if not verified_views:
-        return rank_features(similarities)
+        return rank_features(similarities, part_similarities=parts)
     top = ranking[0]
     return rank_features(similarities, [c.inliers or 0 for c in ranking], [c.matches or 0 for c in ranking],
-                         (top.view_agreement or 0.0) if verified_views > 1 else None)
+                         (top.view_agreement or 0.0) if verified_views > 1 else None, parts)
 
 
 def _best_per_band(candidates: Sequence[Candidate]) -> list[Candidate]:

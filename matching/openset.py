@@ -18,6 +18,13 @@ unknown band's does not. So the evidence is relative:
 - for paths verified on two views, ``view_agreement`` of the best candidate
   (`matching.verify.placement_agreement`): whether the views' fits place the reference
   alike;
+- for paths whose vector fuses two global parts (the default logo path: the learned
+  descriptor and an ImageNet GeM vector), ``part_margin`` and ``part_z``: the margin
+  and z-score of the same ranking read on the first part alone. Why: the fused vector
+  names brand marks the learned part alone misses, but its ImageNet part makes every
+  logo a little similar to every other, so the fused ranking of an absent band's logo
+  stands out more than the learned one's does. On ds1000 they raise the unknown
+  examples rejected at 4% of known logos, cross-validated, from 0.75 to 0.79;
 - last, for every path, ``similarity``: the best band's similarity itself. Alone it
   cannot tell an unknown logo from a known one, but beside the relative evidence it
   tells a crop that shows no logo or cover at all (a detector's box on a title, a fold,
@@ -55,30 +62,39 @@ from sklearn.utils.validation import check_is_fitted
 BASE_FEATURES = ("margin", "z")
 VERIFIED_FEATURES = ("log_inliers", "inlier_margin", "inlier_share", "similarity_rank")
 AGREEMENT_FEATURES = ("view_agreement",)
+PART_FEATURES = ("part_margin", "part_z")
 SIMILARITY_FEATURES = ("similarity",)
 
 
-def feature_names(verified_views: int) -> tuple[str, ...]:
+def feature_names(verified_views: int, part_scored: bool = False) -> tuple[str, ...]:
     """The names of `rank_features`' columns for a path verified on `verified_views`
-    views (0: a path that does not verify)."""
+    views (0: a path that does not verify), with `part_scored` for a path whose rankings
+    also carry first-part similarities."""
     verified = VERIFIED_FEATURES if verified_views else ()
     agreement = AGREEMENT_FEATURES if verified_views > 1 else ()
-    return BASE_FEATURES + verified + agreement + SIMILARITY_FEATURES
+    parts = PART_FEATURES if part_scored else ()
+    return BASE_FEATURES + verified + agreement + parts + SIMILARITY_FEATURES
+
+
+def _z_score(best: float, rest: np.ndarray) -> float:
+    """`best`'s z-score over `rest` (0 for fewer than two others)."""
+    return (best - rest.mean()) / (rest.std() + 1e-3) if len(rest) >= 2 else 0.0
 
 
 def rank_features(similarities: np.ndarray, inliers: np.ndarray | None = None,
-                  matches: np.ndarray | None = None, view_agreement: float | None = None) -> np.ndarray:
+                  matches: np.ndarray | None = None, view_agreement: float | None = None,
+                  part_similarities: np.ndarray | None = None) -> np.ndarray:
     """The evidence above, from per-band best similarities and (for verified paths)
     per-band inliers and one-to-one matches, all ordered as the final ranking (best band
-    first), and (for paths verified on two views) the best band's view agreement."""
+    first), (for paths verified on two views) the best band's view agreement, and (for
+    paths that fuse two global parts) the same bands' similarities on the first part."""
     similarities = np.asarray(similarities, np.float64)
     if len(similarities) == 0:
         raise ValueError("a ranking needs at least one candidate")
     best = similarities[0]
     rest = similarities[1:]
     margin = best - rest[0] if len(rest) else best
-    z = (best - rest.mean()) / (rest.std() + 1e-3) if len(rest) >= 2 else 0.0
-    features = [margin, z]
+    features = [margin, _z_score(best, rest)]
     if inliers is not None:
         if matches is None:
             raise ValueError("verified rankings need the matches behind their inliers")
@@ -89,6 +105,10 @@ def rank_features(similarities: np.ndarray, inliers: np.ndarray | None = None,
                      np.log1p(np.count_nonzero(rest > best))]
     if view_agreement is not None:
         features.append(view_agreement)
+    if part_similarities is not None:
+        # The ranking is not ordered by the part, so the margin is over the best other band.
+        part = np.asarray(part_similarities, np.float64)
+        features += [part[0] - part[1:].max() if len(part) > 1 else part[0], _z_score(part[0], part[1:])]
     features.append(best)
     return np.array(features, np.float64)
 

@@ -15,9 +15,10 @@ default here does not change what an existing bundle does.
   fused with a colour GeM-pooled Lite0 vector, SVD-projected to 512-D in an SQ8 faiss
   index (about 0.5 KiB a reference); of its best 100, the 8 with the most one-to-one
   RootSIFT matches are verified by RANSAC and re-rank the list;
-  logos by the learned logo descriptor (256-D, features/logo_descriptor.py) in faiss,
-  the best 30 verified with RootSIFT of both polarities and of the ink map, the two
-  views' inliers summed. Both kinds verify against the
+  logos by the learned logo descriptor (256-D, features/logo_descriptor.py) fused with a
+  grayscale ImageNet GeM vector (1280-D, weight 0.4, unprojected), each reference averaged
+  with 16 renditions of it, in faiss; the best 30 verified with RootSIFT of both
+  polarities and of the ink map, the two views' inliers summed. Both kinds verify against the
   keypoints of a softened copy of each reference (`reference_blur`), whose vector also
   joins the reference's.
   BENCHMARKS.md ("Retrieval (issue 3)") has the measurements behind these choices.
@@ -49,10 +50,9 @@ class PathConfig:
     - `renditions`: printed-and-photographed copies of each reference (data/renditions.py,
       the learned descriptor's training views) whose mean vector joins the reference's
       own at equal weight. Why: a photo of a print, above all of a mark unlike the
-      generator's logos, lands nearer that mean than the clean reference. 16 of them
-      lift FlickrLogos-27 one-shot top-1 from 0.717 to 0.774, but end to end on ds1000
-      they let 8 of 51 unknown objects be named instead of 4, so the default preset
-      keeps 0 (BENCHMARKS.md, "Retrieval (issue 3)", 2026-12-02 (third session));
+      generator's logos, lands nearer that mean than the clean reference. Alone, 16 of
+      them lift FlickrLogos-27 one-shot top-1 from 0.717 to 0.774 (BENCHMARKS.md,
+      "Retrieval (issue 3)", 2026-12-02 (third session)); the default logo path uses 16;
     - `shortlist`: references taken from the search for ranking and rejection;
     - `verify`: how many candidates are geometrically verified (0: none), with
       `verifier` parameters (`GeometricVerifier`), `verify_keypoints` local features kept
@@ -149,18 +149,22 @@ PRESETS: dict[str, dict[str, PathConfig]] = {
                             encoder={"parts": ["gem"], "projection": None}, searcher="faiss"),
     },
     "default": {
-        # Printed logos: the learned descriptor (features/logo_descriptor.py) finds the
-        # shortlist; RootSIFT verification (both polarities) promotes a candidate only on
-        # clear geometric evidence, which clean or own-colour prints still give, and
-        # verification on the ink map (`ink`) gives it for prints in another colour too.
-        # Not fused with an ImageNet GeM vector: that lifted FlickrLogos-27 brand logos
-        # (0.706 -> 0.760) but let more logos of absent bands through on synthetic data
-        # (BENCHMARKS.md, "Fusing an ImageNet vector into the logo path").
+        # Printed logos: the learned descriptor (features/logo_descriptor.py) fused with a
+        # grayscale ImageNet GeM vector (w = 0.4), each reference averaged with 16 of its
+        # printed-and-photographed renditions, finds the shortlist. The learned part knows
+        # band logos, the ImageNet part brand marks unlike the generator's logos, and the
+        # renditions pull each reference toward where photos of prints land: together
+        # they lift FlickrLogos-27 one-shot top-1 from 0.717 to 0.805 (BENCHMARKS.md,
+        # "Retrieval (issue 3)", 2026-12-02 (fifth session)). RootSIFT verification (both
+        # polarities) promotes a candidate only on clear geometric evidence, which clean
+        # or own-colour prints still give, and verification on the ink map (`ink`) gives
+        # it for prints in another colour too.
         "logo": PathConfig(
-            extractor={"learned": "shipped", "sift": "rootsift", "sift_keypoints": 1000,
+            extractor={"learned": "shipped", "gem_sizes": [224], "sift": "rootsift", "sift_keypoints": 1000,
                        "sift_max_side": 640, "polarity": True, "both_polarities": True, "ink": True},
-            encoder={"parts": ["learned"], "projection": None},
+            encoder={"parts": ["learned", "gem"], "fusion_weight": 0.4, "projection": None},
             searcher="faiss",
+            renditions=16,
             verify=30,
             min_inliers=8,
             reference_blur=2.0,

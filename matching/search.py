@@ -74,6 +74,11 @@ class BallTreeSearch(BaseEstimator):
         return (np.take_along_axis(similarities, order, axis=1).astype(np.float32),
                 np.take_along_axis(rows, order, axis=1).astype(np.int64))
 
+    def reconstruct(self, rows: np.ndarray) -> np.ndarray:
+        """The stored vectors of `rows`, (len(rows), dimension_) float32."""
+        check_is_fitted(self, "tree_")
+        return np.asarray(self.tree_.data, np.float32)[np.asarray(rows, np.int64)]
+
 
 class FaissSearch(BaseEstimator):
     """Inner-product search with faiss (see the module docstring for `index_type`).
@@ -143,6 +148,16 @@ class FaissSearch(BaseEstimator):
         k = min(check_int("k", k, 1), self.n_vectors_)
         similarities, rows = self.index_.search(queries, k)
         return similarities.astype(np.float32), rows.astype(np.int64)
+
+    def reconstruct(self, rows: np.ndarray) -> np.ndarray:
+        """The stored vectors of `rows` (as quantised), (len(rows), dimension_) float32.
+        An IVF index gets the direct map this needs at its first call."""
+        import faiss
+
+        check_is_fitted(self, "index_")
+        if isinstance(self.index_, faiss.IndexIVF) and not self.index_.direct_map.type:
+            self.index_.make_direct_map()
+        return self.index_.reconstruct_batch(np.ascontiguousarray(rows, np.int64)).astype(np.float32)
 
     def to_bytes(self) -> bytes:
         import faiss

@@ -383,9 +383,16 @@ def test_a_bundle_refuses_a_learned_model_other_than_its_own(dataset, tmp_path, 
         tmp_path / "index")
     opened = RetrievalIndex.open(tmp_path / "index")
     logos = [ref for ref in dataset.references if ref.kind == "logo"][:3]
+    assert opened.paths["logo"].scores_parts and not opened.paths["album"].scores_parts
     for ref in logos:
         photo = read_image(dataset.reference_path(ref))
-        assert opened.query(photo, "logo", 5).candidates[0].band_id == ref.band_id
+        result = opened.query(photo, "logo", 5)
+        assert result.candidates[0].band_id == ref.band_id
+        # The fused path also scores each candidate on its learned part alone, and a
+        # reference queried with itself is the nearest there too.
+        parts = [candidate.part_similarity for candidate in result.candidates]
+        assert parts[0] > 0.5 and parts[0] == max(parts)
+        assert len(result.features) == len(opened.paths["logo"].rank_feature_names)
     recorded = opened.generation.manifest["paths"]["logo"]["learned_sha256"]
     assert recorded == opened.paths["logo"].extractor.learned_sha256() and len(recorded) == 64
     assert opened.generation.manifest["paths"]["album"]["learned_sha256"] is None
@@ -488,13 +495,13 @@ def test_rendition_averaged_references_sit_nearer_photos_of_prints_and_add_agree
                                                  progress=False))
     full = RetrievalIndex.build(logos, dataset.root, "averaged", configs={"logo": averaged}, progress=False)
     averaged_vectors = vectors(full)
-    extractor = full.paths["logo"].extractor
+    extractor, encoder = full.paths["logo"].extractor, full.paths["logo"].encoder
     nearer = []
     for i, ref in enumerate(logos):
         reference = read_image(dataset.reference_path(ref))
         prints = [render_print(reference, np.random.default_rng([99, i, n])) for n in range(3)]
         for photo in prints:
-            query = extractor(photo).learned
+            query = encoder.transform([extractor(photo)])[0]
             own = ref.ref_id
             nearer.append(float(query @ averaged_vectors[own]) > float(query @ plain_vectors[own]))
     assert np.mean(nearer) > 0.7

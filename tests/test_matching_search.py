@@ -53,6 +53,25 @@ def test_ivf_index_adds_without_retraining_and_survives_serialisation():
     np.testing.assert_array_equal(restored.search(extra, 3)[1], searcher.search(extra, 3)[1])
 
 
+@pytest.mark.parametrize("make", [lambda: BallTreeSearch(), lambda: FaissSearch(index_type="flat"),
+                                  lambda: FaissSearch(index_type="sq8"),
+                                  lambda: FaissSearch(index_type="ivf-sq8", nlist=16, nprobe=16)])
+def test_every_searcher_gives_back_its_stored_vectors(make):
+    """The rejector reads a fused vector's parts back from the searcher: what comes back
+    must be the stored vector (within the quantiser's step for SQ8), in the asked order,
+    after new vectors were added too."""
+    gallery = unit_vectors(600, 16)
+    searcher = make().fit(gallery)
+    rows = np.array([5, 599, 0, 42])
+    tolerance = 1e-6 if isinstance(searcher, BallTreeSearch) or searcher.index_type == "flat" else 0.02
+    np.testing.assert_allclose(searcher.reconstruct(rows), gallery[rows], atol=tolerance)
+    if isinstance(searcher, FaissSearch):
+        extra = unit_vectors(3, 16, seed=9)
+        searcher.add(extra)
+        np.testing.assert_allclose(searcher.reconstruct(np.array([601, 3])), np.stack([extra[1], gallery[3]]),
+                                   atol=tolerance)
+
+
 def test_search_validates_inputs():
     searcher = FaissSearch().fit(unit_vectors(10, 8))
     with pytest.raises(ValueError):
@@ -134,6 +153,14 @@ def test_rank_features_by_hand():
     assert len(unmatched) == len(feature_names(2))
     with pytest.raises(ValueError, match="matches"):
         rank_features(np.array([0.9, 0.6]), np.array([4, 0]))
+    # First-part similarities, in the ranking's order (not their own): the margin is over
+    # the best other band, 0.7 here, not the next one.
+    parted = rank_features(np.array([0.9, 0.6, 0.5]), part_similarities=np.array([0.5, 0.3, 0.7]))
+    names = feature_names(0, part_scored=True)
+    assert len(parted) == len(names) and names[-3:] == ("part_margin", "part_z", "similarity")
+    assert parted[-3] == pytest.approx(-0.2)
+    assert parted[-2] == pytest.approx((0.5 - 0.5) / (0.2 + 1e-3))
+    assert parted[-1] == pytest.approx(0.9)
 
 
 def test_rejector_threshold_respects_known_rejection_and_round_trips():
