@@ -23,3 +23,9 @@ def fuse(a: np.ndarray, b: np.ndarray, weight: float = 0.5) -> np.ndarray:
         raise ValueError(f"cannot fuse shapes {a.shape} and {b.shape}")
     fused = np.concatenate([(1.0 - weight) * l2_normalize(a), weight * l2_normalize(b)], axis=-1)
     return l2_normalize(fused)
+
+
+def leading_part(fused: np.ndarray, dimension: int) -> np.ndarray:
+    """The first part back from `fuse`d vectors: their first `dimension` entries, L2
+    normalised again (the part's unit vector, or that of a mean of such parts)."""
+    return l2_normalize(np.asarray(fused, np.float32)[..., :dimension])

@@ -36,7 +36,7 @@ from sklearn.decomposition import PCA, TruncatedSVD
 from sklearn.utils.validation import check_is_fitted
 
 from features.codebook import Codebook, check_int
-from features.fusion import fuse
+from features.fusion import fuse, leading_part
 from features.normalize import l2_normalize
 from features.pca import PcaWhitening
 from features.vlad import VladEncoder
@@ -142,6 +142,22 @@ class GlobalEncoder(BaseEstimator, TransformerMixin):
         if len(vectors) == 1:
             return vectors[0]
         return fuse(vectors[0], vectors[1], self.fusion_weight)
+
+    @property
+    def separable(self) -> bool:
+        """Whether an encoded vector's first part can be read back from it: two global
+        parts fused and left unprojected (`first_part_similarities`)."""
+        parts = tuple(self.parts)
+        return len(parts) == 2 and self.projection is None and set(parts) <= set(GLOBAL_PARTS)
+
+    def first_part_similarities(self, extraction: Extraction, encoded: np.ndarray) -> np.ndarray:
+        """Cosines of one extraction's first part with the first parts of `encoded`
+        vectors (rows of `transform`'s output); only for a `separable` encoder."""
+        if not self.separable:
+            raise ValueError(f"parts {tuple(self.parts)} with projection {self.projection!r} "
+                             "cannot be read back from the encoded vectors")
+        query = self._part(self.parts[0], [extraction])[0]
+        return leading_part(encoded, len(query)) @ query
 
     def transform(self, extractions: Sequence[Extraction]) -> np.ndarray:
         """(n, dimension_) float32 unit vectors."""

@@ -48,7 +48,7 @@ from features.local import LocalFeatures
 from features.normalize import l2_normalize
 from matching.bundle import BundleError, Generation, GenerationWriter, open_generation
 from matching.crops import read_image
-from matching.encode import GLOBAL_PARTS, GlobalEncoder
+from matching.encode import GlobalEncoder
 from matching.extract import Extraction, Extractor
 from matching.keypoints import KeypointStore, table_name, write_shard
 from matching.openset import OpenSetRejector, feature_names, rank_features
@@ -164,18 +164,16 @@ class KindPath:
 
     @property
     def scores_parts(self) -> bool:
-        """Whether this path's vectors fuse two global parts unprojected, so that a
-        candidate's similarity on the first part alone can be read from them (the
-        rejector's ``part_margin`` and ``part_z``)."""
-        parts = tuple(self.encoder.parts)
-        return len(parts) == 2 and self.encoder.projection is None and set(parts) <= set(GLOBAL_PARTS)
+        """Whether a candidate's similarity on the first fused part alone can be read from
+        this path's vectors (`GlobalEncoder.separable`; the rejector's ``part_margin``
+        and ``part_z``)."""
+        return self.encoder.separable
 
     def part_similarities(self, extraction: Extraction, positions: Sequence[int]) -> np.ndarray:
-        """Cosines of the crop's and the references' first fused parts (`scores_parts`).
-        The first part is the leading block of a fused vector (`features.fusion.fuse`)."""
-        query = l2_normalize(np.asarray(getattr(extraction, self.encoder.parts[0]), np.float32))
-        references = self.searcher.reconstruct(np.asarray(positions, np.int64))[:, :len(query)]
-        return l2_normalize(references) @ query
+        """Cosines of the crop's and the references' first fused parts (`scores_parts`),
+        the references' read back from the searcher."""
+        return self.encoder.first_part_similarities(
+            extraction, self.searcher.reconstruct(np.asarray(positions, np.int64)))
 
     @property
     def rank_feature_names(self) -> tuple[str, ...]:

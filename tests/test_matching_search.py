@@ -72,6 +72,25 @@ def test_every_searcher_gives_back_its_stored_vectors(make):
                                    atol=tolerance)
 
 
+def test_a_fused_encoder_gives_its_first_part_back():
+    """The rejector's part features read a fused, unprojected vector's learned part: the
+    cosines on it must be those of the learned vectors themselves, whatever the other
+    part; a projected fusion mixes the parts, so it refuses."""
+    rng = np.random.default_rng(4)
+    extractions = [Extraction(10, 10, learned=rng.standard_normal(8).astype(np.float32),
+                              gem=rng.standard_normal(20).astype(np.float32)) for _ in range(6)]
+    encoder = GlobalEncoder(parts=["learned", "gem"], fusion_weight=0.4, projection=None).fit(extractions)
+    assert encoder.separable
+    references = encoder.transform(extractions[1:])
+    learned = l2_normalize(np.stack([e.learned for e in extractions]))
+    np.testing.assert_allclose(encoder.first_part_similarities(extractions[0], references),
+                               learned[1:] @ learned[0], atol=1e-6)
+    projected = GlobalEncoder(parts=["learned", "gem"], projection="svd", components=4).fit(extractions)
+    assert not projected.separable
+    with pytest.raises(ValueError, match="cannot be read back"):
+        projected.first_part_similarities(extractions[0], projected.transform(extractions[1:]))
+
+
 def test_search_validates_inputs():
     searcher = FaissSearch().fit(unit_vectors(10, 8))
     with pytest.raises(ValueError):
