@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from kyb.db_cmd import database_option
+
 #: Limits for photos read from disk: far above any camera's, low enough to refuse a
 #: decompression bomb (the same checks as the server's, through the same decoder).
 MAX_BYTES = 100 * 1024 * 1024
@@ -64,11 +66,11 @@ def print_result(path: Path, result: dict) -> None:
               help="Write each photo with its boxes and band names into this folder.")
 @click.option("--top-k", type=click.IntRange(min=1), default=5, show_default=True,
               help="Bands listed per detection.")
-def identify(photos, index_path, model_path, as_json, annotate_dir, top_k):
+@database_option
+def identify(photos, index_path, model_path, as_json, annotate_dir, top_k, url):
     """Detect logos and album covers in PHOTOS and name their bands.
 
-    The band database is $KYB_DATABASE_URL (default: the embedded SQLite file). A photo
-    that cannot be read is reported and skipped; the exit status is 1 if any was.
+    A photo that cannot be read is reported and skipped; the exit status is 1 if any was.
     """
     from matching.bundle import BundleError
     from retrieval.annotate import write_annotated
@@ -76,7 +78,8 @@ def identify(photos, index_path, model_path, as_json, annotate_dir, top_k):
     from retrieval.store import StoreError
 
     try:
-        pipeline = Pipeline.load(index_path, model_path, config=PipelineConfig(top_k=top_k))
+        pipeline = Pipeline.load(index_path, model_path, database_url=url,
+                                 config=PipelineConfig(top_k=top_k))
     except (BundleError, StoreError, OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     outcomes, failed = [], 0
