@@ -19,9 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from data.dataset import load_dataset  # noqa: E402
+from data.image_io import read_image  # noqa: E402
 from data.voc import read_voc  # noqa: E402
 from detector.inference import Detection  # noqa: E402
-from matching.crops import read_image  # noqa: E402
 from matching.index import RetrievalIndex  # noqa: E402
 from retrieval.evaluate_e2e import photo_truth, score_photo, summarise  # noqa: E402
 from retrieval.pipeline import Pipeline, PipelineConfig  # noqa: E402

@@ -25,8 +25,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from data.dataset import load_dataset  # noqa: E402
+from data.image_io import read_image  # noqa: E402
 from data.voc import read_voc  # noqa: E402
-from matching.crops import read_image  # noqa: E402
 from matching.index import RetrievalIndex  # noqa: E402
 
 #: Width over height of a window, per kind: logos are wide, covers about square.

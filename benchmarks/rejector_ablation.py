@@ -28,11 +28,12 @@ from sklearn.model_selection import StratifiedKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from data.crops import ground_truth_crops  # noqa: E402
 from data.dataset import load_dataset  # noqa: E402
-from matching.crops import ground_truth_crops  # noqa: E402
-from matching.evaluate import CALIBRATION_SPLITS, calibration_examples, calibration_splits, run_queries  # noqa: E402
+from matching.calibration import CALIBRATION_SPLITS, calibration_examples, calibration_splits  # noqa: E402
 from matching.index import RetrievalIndex  # noqa: E402
 from matching.openset import BASE_FEATURES, OpenSetRejector  # noqa: E402
+from matching.outcomes import run_queries  # noqa: E402
 
 #: The verified paths' evidence before inlier share, similarity rank and view agreement.
 EARLIER_FEATURES = BASE_FEATURES + ("log_inliers", "inlier_margin")

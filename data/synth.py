@@ -27,7 +27,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from data import degrade, names
 from data.art import photo_windows
@@ -43,6 +42,7 @@ from data.dataset import (
 )
 from data.imaging import tight_box, to_float, to_uint8
 from data.logos import design_logo, reference_colours, render_ink, render_reference
+from data.progress import progress_bar
 from data.scenes import SCENE_ITEMS, SCENE_WEIGHTS, SCENES, background
 from data.voc import VocAnnotation, VocObject, write_voc
 
@@ -289,16 +289,15 @@ def render_photo(task: tuple[int, float]) -> tuple[str, list[tuple[str, int]]]:
 
 def _run_parallel(function, tasks, workers: int, initargs, description: str):
     """Map `function` over `tasks` in worker processes (or inline for one worker), with a bar."""
-    bar = dict(total=len(tasks), desc=description, unit="img", leave=False,
-               disable=os.environ.get("KYB_NO_PROGRESS") == "1")
+    bar = dict(total=len(tasks), desc=description, unit="img")
     if workers <= 1:
         _init_worker(*initargs)
-        return [function(task) for task in tqdm(tasks, **bar)]
+        return [function(task) for task in progress_bar(tasks, **bar)]
     # Fresh interpreters, not fork: a parent that has used OpenCV (whose worker threads do
     # not survive fork) would leave forked children deadlocked on its thread pool.
     context = multiprocessing.get_context("spawn")
     with context.Pool(workers, initializer=_init_worker, initargs=initargs) as pool:
-        return list(tqdm(pool.imap(function, tasks, chunksize=4), **bar))
+        return list(progress_bar(pool.imap(function, tasks, chunksize=4), **bar))
 
 
 def _splits(config: SynthConfig, photo_names: list[str]) -> dict[str, list[str]]:

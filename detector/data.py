@@ -17,6 +17,7 @@ import numpy as np
 
 from data.augment import colour_jitter
 from data.dataset import read_split
+from data.image_io import read_image
 from data.voc import read_voc
 
 SPLITS_DIR = "splits"
@@ -73,13 +74,6 @@ def load_samples(root: str | Path, split: str | None, classes: tuple[str, ...],
             difficult=np.array([obj.difficult for obj in kept], bool)))
     return samples
 
-
-def read_image(path: str | Path) -> np.ndarray:
-    """An image file as uint8 RGB (H, W, 3)."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise DetectorDataError(f"{path}: not a readable image")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def resize_scale(height: int, width: int, short_side: int, max_side: int) -> float:

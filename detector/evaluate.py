@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from detector import boxes as box_ops
+from data.boxes import box_iou
 
 METHODS = ("voc07", "all")
 
@@ -69,7 +69,7 @@ def match_class(detections, ground_truth, iou_threshold: float):
         if len(boxes) == 0:
             fp[rank] = 1
             continue
-        overlaps = box_ops.iou(np.asarray(box, np.float32)[None], boxes).numpy()[0]
+        overlaps = box_iou([box], boxes)[0]
         best = int(np.argmax(overlaps))
         if overlaps[best] < iou_threshold:
             fp[rank] = 1

@@ -24,9 +24,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from data.image_io import read_image
 from detector import evaluate, losses, targets
 from detector.config import DetectorConfig
-from detector.data import Sample, has_split, load_samples, read_image, training_example
+from detector.data import Sample, has_split, load_samples, training_example
 from detector.inference import Detector
 from detector.io import load_extra_arrays, load_model, save_model
 from detector.model import SIZE_DIVISOR, FasterRCNN

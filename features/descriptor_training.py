@@ -28,8 +28,8 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from tqdm import tqdm
 
+from data.progress import progress_bar
 from features.logo_descriptor import DescriptorConfig, LogoDescriptor, prepare
 
 
@@ -114,12 +114,12 @@ def render_training_set(config: TrainingConfig, progress: bool = True) -> np.nda
     """(designs, views, *INPUT_SHAPE) uint8 views (`TrainingConfig.views` per logo),
     rendered on `workers` processes."""
     tasks = [(config.seed, index, config.renditions, config.partial_views) for index in range(config.designs)]
-    bar = {"total": len(tasks), "desc": "rendering logos", "unit": "logo", "disable": not progress}
+    bar = {"total": len(tasks), "desc": "rendering logos", "unit": "logo", "enabled": progress, "leave": True}
     if config.workers == 1:
-        return np.stack([_render_task(task) for task in tqdm(tasks, **bar)])
+        return np.stack([_render_task(task) for task in progress_bar(tasks, **bar)])
     # spawn, not fork: a forked child deadlocks on the parent's OpenCV thread pool.
     with multiprocessing.get_context("spawn").Pool(config.workers) as pool:
-        return np.stack(list(tqdm(pool.imap(_render_task, tasks, chunksize=8), **bar)))
+        return np.stack(list(progress_bar(pool.imap(_render_task, tasks, chunksize=8), **bar)))
 
 
 class ViewBatches(keras.utils.PyDataset):
@@ -228,8 +228,8 @@ def trunk_feature_set(descriptor: LogoDescriptor, config: TrainingConfig, cache:
     flat_views = views.reshape(logos * per_logo, *views.shape[2:])
     chunks = range(0, len(flat_views), 256)
     features = np.concatenate([descriptor.trunk_features(flat_views[start:start + 256])
-                               for start in tqdm(chunks, desc="trunk features", unit="batch",
-                                                 disable=not progress)])
+                               for start in progress_bar(chunks, progress, desc="trunk features",
+                                                         unit="batch", leave=True)])
     features = features.reshape(logos, per_logo, *features.shape[1:])
     if cache is not None:
         Path(cache).mkdir(parents=True, exist_ok=True)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from tqdm import tqdm
 
 from data.dataset import DatasetError
+from data.progress import progress_bar
 from retrieval.config import DATABASE_URL_ENV
 from retrieval.importers import FORMATS, ImportFailed, import_path
 from retrieval.store import Store, StoreError
@@ -61,7 +61,7 @@ def import_(paths, fmt, url):
     import changes nothing."""
     with opened_store(url, create=True) as store:
         for path in paths:
-            with tqdm(desc=path.name, unit="row", leave=False) as bar:
+            with progress_bar(desc=path.name, unit="row") as bar:
                 report = import_path(store, path, fmt, progress=bar.update)
             click.echo(f"{path}: {report.bands} bands, {report.albums} albums, "
                        f"{report.references} references in {report.seconds:.1f} s"

@@ -62,8 +62,7 @@ def train(datasets, out, steps, learning_rate, warmup, val_every, val_images, ch
 
     Resumes from OUT/checkpoint.npz unless --fresh. Uses a GPU when TensorFlow sees one.
     """
-    from tqdm import tqdm
-
+    from data.progress import progress_bar, write_line
     from detector.config import DetectorConfig
     from detector.train import TrainSettings, random_search
     from detector.train import train as run_training
@@ -77,19 +76,19 @@ def train(datasets, out, steps, learning_rate, warmup, val_every, val_images, ch
                             freeze_blocks=freeze_blocks)
     resume = not fresh
     if search_trials and not (resume and (out / "checkpoint.npz").exists()):
-        learning_rate, config, trials = random_search(settings, config, log=tqdm.write)
+        learning_rate, config, trials = random_search(settings, config, log=write_line)
         out.mkdir(parents=True, exist_ok=True)
         (out / "search.json").write_text(json.dumps(trials, indent=1))
         settings = dataclasses.replace(settings, learning_rate=learning_rate)
         click.echo(f"search chose lr {learning_rate:.2e}, anchor scales {config.anchor_scales}")
     started = time.monotonic()
-    with tqdm(total=steps, unit="step", dynamic_ncols=True) as bar:
+    with progress_bar(total=steps, unit="step", dynamic_ncols=True, leave=True) as bar:
         def progress(step, parts):
             bar.n = step
             bar.set_postfix({k: f"{v:.3f}" for k, v in parts.items()}, refresh=False)
             bar.refresh()
 
-        history = run_training(settings, config, resume=resume, progress=progress, log=tqdm.write)
+        history = run_training(settings, config, resume=resume, progress=progress, log=write_line)
     click.echo(f"done: best validation mAP@0.5 {history['best_map']:.4f}; "
                f"{time.monotonic() - started:.0f} s this run; best model {out / 'best.npz'}")
 

@@ -29,10 +29,10 @@ from kyb.detector_cmd import parse_class_map
 def eval_detector(dataset, model_path, split, iou_threshold, class_map, limit, json_path, pr_plot):
     """Per-class AP and mAP (VOC2007 11-point and VOC2010+ all-point), difficult objects
     ignored, with inference latency p50/p95 per photo."""
-    from tqdm import tqdm
-
     from detector import evaluate
-    from detector.data import load_samples, read_image
+    from data.image_io import read_image
+    from data.progress import progress_bar
+    from detector.data import load_samples
     from detector.inference import Detector
     from detector.io import ModelFileError
 
@@ -45,7 +45,7 @@ def eval_detector(dataset, model_path, split, iou_threshold, class_map, limit, j
     samples = samples[:limit] if limit else samples
     if not samples:
         raise click.ClickException(f"{dataset}: no photos to evaluate")
-    with tqdm(total=len(samples), unit="photo", dynamic_ncols=True) as bar:
+    with progress_bar(total=len(samples), unit="photo", dynamic_ncols=True, leave=True) as bar:
         predictions, latencies = evaluate.run_detector(detector, samples, read_image, progress=bar.update)
     results = evaluate.evaluate_detections(predictions, samples, detector.classes, iou_threshold)
     figures = {"dataset": str(dataset), "split": split, "photos": len(samples), "iou": iou_threshold,

@@ -2,11 +2,9 @@
 `kyb eval retrieval` do, in one place.
 
 Building is: extract and fit on the references, calibrate the open-set rejector on
-held-out crops (the val split of the dataset, or of another dataset given for it), then
-save a new generation atomically. A dataset without crops of unknown bands (the real
-sets of ../shared) cannot calibrate itself; the rejectors of another bundle, calibrated
-on synthetic data, can be copied instead (`calibration_from`), which measures whether
-the relative evidence transfers.
+held-out crops (`matching.calibration`: the train and val splits of the dataset, or of
+another dataset given for it, or another bundle's rejectors lent with
+`calibration_from`), then save a new generation atomically.
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ from pathlib import Path
 
 from data.dataset import Reference, load_dataset, read_references
 from matching.bundle import BundleError, is_bundle
-from matching.evaluate import CALIBRATION_SPLITS, calibrate, calibration_splits
+from matching.calibration import CALIBRATION_SPLITS, calibrate, calibration_splits, copy_calibration
 from matching.index import RetrievalIndex
 from matching.presets import PathConfig
 
@@ -60,23 +58,6 @@ def build_bundle(dataset_root: str | Path, out: str | Path, preset_name: str = "
         calibration = calibrate(index, held_out, calibration_split, max_known_rejection, progress)
     index.save(out)
     return BuildReport(index, calibration)
-
-
-def copy_calibration(index: RetrievalIndex, source: RetrievalIndex) -> dict:
-    """Install `source`'s rejectors in `index` for the kinds whose rank features agree."""
-    summary = {}
-    for kind, path in index.paths.items():
-        rejector = source.rejectors.get(kind)
-        same = (kind in source.paths and rejector is not None
-                and source.paths[kind].rank_feature_names == path.rank_feature_names)
-        if not same:
-            summary[kind] = {"calibrated": False, "reason": f"{source.generation.root} has no matching "
-                                                            f"calibrated {kind} path"}
-            continue
-        index.rejectors[kind] = rejector
-        summary[kind] = {"calibrated": True, "copied_from": str(source.generation.root),
-                         "threshold": round(rejector.threshold_, 4)}
-    return summary
 
 
 def read_new_references(dataset_root: str | Path | None = None,

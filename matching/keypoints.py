@@ -71,10 +71,6 @@ class KeypointStore:
     def __len__(self) -> int:
         return len(self.table)
 
-    @property
-    def shard_count(self) -> int:
-        return len(self.shards)
-
     def __getitem__(self, row: int) -> LocalFeatures:
         shard, start, count = (int(v) for v in self.table[row])
         keypoints, descriptors = self.shards[shard]

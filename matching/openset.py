@@ -16,48 +16,47 @@ unknown band's does not. So the evidence is relative:
   another band's logo in the same font, explains a small share of its matches, and the
   global vector seldom agrees with it;
 - for paths verified on two views, ``view_agreement`` of the best candidate
-  (`matching.verify.placement_agreement`): whether the views' fits place the reference
+  (`matching.geometry.placement_agreement`): whether the views' fits place the reference
   alike;
 - for paths whose vector fuses two global parts (the default logo path: the learned
   descriptor and an ImageNet GeM vector), ``part_margin`` and ``part_z``: the margin
   and z-score of the same ranking read on the first part alone. Why: the fused vector
   names brand marks the learned part alone misses, but its ImageNet part makes every
   logo a little similar to every other, so the fused ranking of an absent band's logo
-  stands out more than the learned one's does. On ds1000 they raise the unknown
-  examples rejected at 4% of known logos, cross-validated, from 0.75 to 0.79;
+  stands out more than the learned one's does;
 - last, for every path, ``similarity``: the best band's similarity itself. Alone it
   cannot tell an unknown logo from a known one, but beside the relative evidence it
   tells a crop that shows no logo or cover at all (a detector's box on a title, a fold,
   a piece of art) from a weak but real match: the one is far from every reference, the
   other near its own. The calibration crops are all logos or covers, so without it the
-  rejector judged such crops by their ranking's shape only. With it, windows of ds1000
-  test photos that show no object are answered ``unknown`` as logos 0.79 of the time
-  instead of 0.62 (`benchmarks/non_object_windows.py`), and real photos of no indexed
-  band get one named less often (BENCHMARKS.md, "Retrieval (issue 3)" and "End to end
-  (issue 6)", 2026-12-02 (fourth session)).
+  rejector judged such crops by their ranking's shape only
+  (`benchmarks/non_object_windows.py`).
 
-On ds1000 the last three raised the unknown examples rejected at 4% of known crops from
-0.72 to 0.77 for logos and from 0.96 to 0.98 for covers, cross-validated on the
-calibration crops (BENCHMARKS.md, "Retrieval (issue 3)", 2026-12-02, second session).
+Each kind of evidence was kept for what it adds to the unknown examples rejected at a
+fixed share of known crops, cross-validated on the calibration crops
+(`benchmarks/rejector_ablation.py`; BENCHMARKS.md, Retrieval).
 
 A logistic regression turns these into a confidence that the top answer is right; the
 threshold is then set on held-out crops (the train and val splits of a synthetic
 dataset) so that at most `max_known_rejection` of the crops of known bands are rejected.
 Its examples of unknown bands are the splits' band_id-0 objects and, far more of them,
 every known crop answered again with its own band left out of the ranking
-(`matching.evaluate.calibration_examples`). The fitted model is plain numbers, stored as
+(`matching.calibration.calibration_examples`). The fitted model is plain numbers, stored as
 JSON in the bundle.
 """
 
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
+
+from matching.rank import Candidate
 
 BASE_FEATURES = ("margin", "z")
 VERIFIED_FEATURES = ("log_inliers", "inlier_margin", "inlier_share", "similarity_rank")
@@ -111,6 +110,19 @@ def rank_features(similarities: np.ndarray, inliers: np.ndarray | None = None,
         features += [part[0] - part[1:].max() if len(part) > 1 else part[0], _z_score(part[0], part[1:])]
     features.append(best)
     return np.array(features, np.float64)
+
+
+def ranking_features(ranking: Sequence[Candidate], verified_views: int) -> np.ndarray:
+    """`rank_features` of a per-band ranking, best first, of a path verified on
+    `verified_views` views (0: not verified); candidates that carry a `part_similarity`
+    add the part's evidence."""
+    similarities = [c.similarity for c in ranking]
+    parts = [c.part_similarity for c in ranking] if ranking[0].part_similarity is not None else None
+    if not verified_views:
+        return rank_features(similarities, part_similarities=parts)
+    top = ranking[0]
+    return rank_features(similarities, [c.inliers or 0 for c in ranking], [c.matches or 0 for c in ranking],
+                         (top.view_agreement or 0.0) if verified_views > 1 else None, parts)
 
 
 class OpenSetRejector(BaseEstimator):

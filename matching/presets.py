@@ -21,19 +21,20 @@ default here does not change what an existing bundle does.
   polarities and of the ink map, the two views' inliers summed. Both kinds verify against the
   keypoints of a softened copy of each reference (`reference_blur`), whose vector also
   joins the reference's.
-  BENCHMARKS.md ("Retrieval (issue 3)") has the measurements behind these choices.
+  BENCHMARKS.md (Retrieval) has the measurements behind these choices.
 """
 
 from __future__ import annotations
 
 import json
-import numbers
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from matching.encode import GlobalEncoder
-from matching.extract import Extractor
-from matching.verify import GeometricVerifier
+from features.codebook import check_int
+from features.encode import EncoderConfig
+from features.extract import Extractor
+from features.reference_vector import ReferenceRecipe
+from matching.geometry import GeometricVerifier
 
 KINDS = ("logo", "album")
 SEARCHERS = ("balltree", "faiss")
@@ -41,21 +42,23 @@ SEARCHERS = ("balltree", "faiss")
 
 @dataclass(frozen=True)
 class PathConfig:
-    """One kind's pipeline.
+    """One kind's pipeline, each stage's part typed and validated once.
 
-    - `extractor`, `encoder`: parameters of `Extractor` and `GlobalEncoder`;
+    - `extractor` (`features.extract.Extractor`) and `encoder`
+      (`features.encode.EncoderConfig`): how a crop is described (given as objects, or
+      as their parameter dicts, which are turned into them here);
     - `searcher` (``balltree`` | ``faiss``) and its `searcher_params`;
     - `augment`: augmented copies of each reference (data/augment.py) whose vectors are
       averaged with the original's into the reference's one vector;
     - `renditions`: printed-and-photographed copies of each reference (data/renditions.py,
       the learned descriptor's training views) whose mean vector joins the reference's
       own at equal weight. Why: a photo of a print, above all of a mark unlike the
-      generator's logos, lands nearer that mean than the clean reference. Alone, 16 of
-      them lift FlickrLogos-27 one-shot top-1 from 0.717 to 0.774 (BENCHMARKS.md,
-      "Retrieval (issue 3)", 2026-12-02 (third session)); the default logo path uses 16;
+      generator's logos, lands nearer that mean than the clean reference
+      (BENCHMARKS.md, Retrieval);
     - `shortlist`: references taken from the search for ranking and rejection;
-    - `verify`: how many candidates are geometrically verified (0: none), with
-      `verifier` parameters (`GeometricVerifier`), `verify_keypoints` local features kept
+    - `verify`: how many candidates are geometrically verified (0: none), with the
+      `verifier` (`matching.geometry.GeometricVerifier`, or its parameter dict),
+      `verify_keypoints` local features kept
       per reference, and `min_inliers`: a candidate with at least this many inliers
       outranks every candidate with fewer;
     - `prefilter`: how many of the shortlist's best are first ranked by their count of
@@ -78,43 +81,47 @@ class PathConfig:
       keypoints are fine details no photo of it keeps, a softened copy's are not.
     """
 
-    extractor: dict
-    encoder: dict
+    extractor: Extractor
+    encoder: EncoderConfig
     searcher: str = "faiss"
     searcher_params: dict = field(default_factory=dict)
     augment: int = 0
     renditions: int = 0
     shortlist: int = 50
     verify: int = 0
-    verifier: dict = field(default_factory=dict)
     verify_keypoints: int = 500
     min_inliers: int = 12
     prefilter: int = 0
     prefilter_keypoints: int = 300
     early_accept: int = 0
     reference_blur: float = 0.0
+    verifier: GeometricVerifier = field(default_factory=GeometricVerifier)
 
     def __post_init__(self):
+        stages = (("extractor", Extractor), ("encoder", EncoderConfig), ("verifier", GeometricVerifier))
+        for name, kind in stages:
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                object.__setattr__(self, name, _from_params(kind, name, value))
+            elif not isinstance(value, kind):
+                raise ValueError(f"{name} must be a {kind.__name__} or its parameters, got {value!r}")
         if self.searcher not in SEARCHERS:
             raise ValueError(f"searcher must be one of {SEARCHERS}, got {self.searcher!r}")
-        for name, minimum in (("augment", 0), ("renditions", 0), ("shortlist", 2), ("verify", 0),
-                              ("verify_keypoints", 1), ("min_inliers", 4), ("prefilter", 0),
-                              ("prefilter_keypoints", 1), ("early_accept", 0)):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-                raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-        if (not isinstance(self.reference_blur, numbers.Real) or isinstance(self.reference_blur, bool)
-                or not 0 <= self.reference_blur <= 20):
-            raise ValueError(f"reference_blur must be a number in [0, 20], got {self.reference_blur!r}")
-        extractor = Extractor.from_params(self.extractor)
-        GlobalEncoder(**self.encoder)._check_params()
-        GeometricVerifier(**self.verifier)
-        if self.verify and extractor.sift != "rootsift":
+        for name, minimum in (("shortlist", 2), ("verify", 0), ("verify_keypoints", 1), ("min_inliers", 4),
+                              ("prefilter", 0), ("prefilter_keypoints", 1), ("early_accept", 0)):
+            check_int(name, getattr(self, name), minimum)
+        ReferenceRecipe(self.augment, self.renditions, self.reference_blur)  # validates the three
+        if self.verify and self.extractor.sift != "rootsift":
             raise ValueError("verification needs RootSIFT keypoints (extractor sift='rootsift')")
         if self.prefilter and not self.verify:
             raise ValueError("prefilter picks candidates for verification: it needs verify > 0")
         if self.early_accept and not self.prefilter:
             raise ValueError("early_accept skips the prefilter: it needs prefilter > 0")
+
+    @property
+    def recipe(self) -> ReferenceRecipe:
+        """How each reference image becomes its vector (`features.reference_vector`)."""
+        return ReferenceRecipe(self.augment, self.renditions, self.reference_blur)
 
     @property
     def verifies(self) -> bool:
@@ -123,7 +130,10 @@ class PathConfig:
         return self.verify > 0
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """JSON-ready: the stages' objects as their parameter dicts (`from_dict`'s input)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {**values, "extractor": self.extractor.params(), "encoder": self.encoder.params(),
+                "verifier": asdict(self.verifier), "searcher_params": dict(self.searcher_params)}
 
     @classmethod
     def from_dict(cls, values: dict) -> PathConfig:
@@ -131,6 +141,14 @@ class PathConfig:
         if unknown:
             raise ValueError(f"unknown path parameter(s): {unknown}")
         return cls(**values)
+
+
+def _from_params(kind: type, name: str, params: dict):
+    """A stage's object from its parameter dict; unknown keys are refused, not ignored."""
+    unknown = sorted(set(params) - {f.name for f in fields(kind)})
+    if unknown:
+        raise ValueError(f"unknown {name} parameter(s): {unknown}")
+    return kind(**params)
 
 
 THESIS_PATH = PathConfig(
@@ -153,9 +171,8 @@ PRESETS: dict[str, dict[str, PathConfig]] = {
         # grayscale ImageNet GeM vector (w = 0.4), each reference averaged with 16 of its
         # printed-and-photographed renditions, finds the shortlist. The learned part knows
         # band logos, the ImageNet part brand marks unlike the generator's logos, and the
-        # renditions pull each reference toward where photos of prints land: together
-        # they lift FlickrLogos-27 one-shot top-1 from 0.717 to 0.805 (BENCHMARKS.md,
-        # "Retrieval (issue 3)", 2026-12-02 (fifth session)). RootSIFT verification (both
+        # renditions pull each reference toward where photos of prints land (BENCHMARKS.md,
+        # Retrieval: FlickrLogos-27 one-shot). RootSIFT verification (both
         # polarities) promotes a candidate only on clear geometric evidence, which clean
         # or own-colour prints still give, and verification on the ink map (`ink`) gives
         # it for prints in another colour too.
@@ -174,7 +191,7 @@ PRESETS: dict[str, dict[str, PathConfig]] = {
         # one-to-one matches over all 100 picks the 8 worth a RANSAC fit. Crops whose
         # first or second candidate verifies with 40 inliers skip that (about 60%).
         # Softened references: a photographed cover keeps their keypoints, not the sharp
-        # ones (ds1000 album top-1 0.925 -> 0.983).
+        # ones (BENCHMARKS.md, Retrieval).
         "album": PathConfig(
             extractor={"sift": "rootsift", "sift_keypoints": 1000, "sift_max_side": 640,
                        "gem_sizes": [320], "gem_grayscale": False},

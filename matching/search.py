@@ -181,3 +181,16 @@ def make_searcher(kind: str, params: dict) -> BallTreeSearch | FaissSearch:
     if kind == "faiss":
         return FaissSearch(**params)
     raise ValueError(f"unknown searcher {kind!r}; choose 'balltree' or 'faiss'")
+
+
+def best_positions(searcher: BallTreeSearch | FaissSearch, vectors: np.ndarray,
+                   k: int) -> list[tuple[int, float]]:
+    """(row, similarity) of the best `k` rows for one or several query vectors of the
+    same crop, best first; with several, a row keeps its best similarity over them."""
+    similarities, rows = searcher.search(vectors, k)
+    best: dict[int, float] = {}
+    for row_similarities, row_positions in zip(similarities, rows, strict=True):
+        for similarity, position in zip(row_similarities.tolist(), row_positions.tolist(), strict=True):
+            if position >= 0 and similarity > best.get(position, -np.inf):
+                best[position] = similarity
+    return sorted(best.items(), key=lambda item: -item[1])[:k]

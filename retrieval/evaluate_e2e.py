@@ -21,12 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
+from data.boxes import box_iou
 from data.dataset import UNKNOWN_BAND_ID, load_dataset
+from data.image_io import read_image
+from data.progress import progress_bar
 from data.voc import read_voc
-from matching.crops import read_image
-from matching.index import RetrievalIndex, progress_bar
+from matching.index import RetrievalIndex
 from retrieval.importers import import_dataset
-from retrieval.pipeline import STAGES, Pipeline, PipelineConfig, box_overlaps, load_detector
+from retrieval.pipeline import STAGES, Pipeline, PipelineConfig, load_detector
 from retrieval.store import Store
 
 #: A detection covers an unknown object when their IoU reaches this (VOC's criterion).
@@ -64,7 +66,7 @@ def score_photo(truth: PhotoTruth, result: dict) -> dict:
     matched_boxes = [d["box"] for d in result["detections"] if d["verdict"] == "match"]
     rejected = 0
     if truth.unknown_boxes:
-        overlaps = box_overlaps(truth.unknown_boxes, matched_boxes) if matched_boxes else None
+        overlaps = box_iou(truth.unknown_boxes, matched_boxes) if matched_boxes else None
         rejected = len(truth.unknown_boxes) if overlaps is None else int(
             (overlaps.max(axis=1) < COVER_IOU).sum())
     return {"tp": len(counted & truth.known), "fp": len(counted - truth.known),

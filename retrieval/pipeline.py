@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from detector.boxes import iou
+from data.boxes import box_iou
 from detector.inference import Detection, Detector
-from matching.index import MatchResult, RetrievalIndex
+from matching.index import RetrievalIndex
+from matching.rank import MatchResult
 from retrieval.store import Store
 
 #: Environment variable naming the detector model file for `load_identifier` (`kyb serve`
@@ -50,10 +51,8 @@ class PipelineConfig:
       crop of each kind the index calibrates and verifies (`whole_photo_detections`), and
       the best answer that is accepted and verified is reported over the whole photo,
       with a detector score of 0. Why: the detector is trained on synthetic photos and
-      misses most real brand logos (FlickrLogos-27 AP 0.035), while a close-up of one
-      patch or cover is nearly all object. FlickrLogos-27 end to end: 9 more brands
-      found (TP 105 -> 114), precision 0.840 -> 0.851; ds1000 and SMVS unchanged
-      (BENCHMARKS.md, "End to end (issue 6)", 2026-12-02 (fourth session)).
+      misses most real brand logos, while a close-up of one patch or cover is nearly all
+      object (BENCHMARKS.md, End to end).
     """
 
     min_score: float = 0.5
@@ -73,7 +72,7 @@ def keep_detections(detections: Sequence[Detection], config: PipelineConfig) -> 
     if not ranked:
         return []
     boxes = [d.box for d in ranked]
-    overlaps = box_overlaps(boxes, boxes)
+    overlaps = box_iou(boxes, boxes)
     kept: list[int] = []
     for position in range(len(ranked)):
         if all(overlaps[position, other] < config.duplicate_iou for other in kept):
@@ -81,11 +80,6 @@ def keep_detections(detections: Sequence[Detection], config: PipelineConfig) -> 
         if len(kept) == config.max_detections:
             break
     return [ranked[position] for position in kept]
-
-
-def box_overlaps(boxes_a: Sequence[Sequence[float]], boxes_b: Sequence[Sequence[float]]) -> np.ndarray:
-    """Pairwise IoU of two lists of (x1, y1, x2, y2) boxes as a NumPy (N, M) array."""
-    return np.asarray(iou(np.asarray(boxes_a, np.float32), np.asarray(boxes_b, np.float32)))
 
 
 def crop_box(box: Sequence[float], width: int, height: int, margin: float) -> tuple[int, int, int, int]:
@@ -107,7 +101,7 @@ def match_crops(index: RetrievalIndex, image: np.ndarray, detections: Sequence[D
     height, width = image.shape[:2]
     results = []
     for detection in detections:
-        if detection.kind not in index.paths:
+        if detection.kind not in index.kinds:
             results.append(None)
             continue
         x1, y1, x2, y2 = crop_box(detection.box, width, height, config.margin)
@@ -119,22 +113,19 @@ def whole_photo_detections(index: RetrievalIndex, image: np.ndarray,
                            config: PipelineConfig) -> tuple[list[Detection], list[MatchResult]]:
     """The whole photo as one crop of each kind `index` holds, calibrates and verifies:
     the best-confidence answer among those whose verdict is ``match`` and whose best
-    candidate is geometrically verified (at least its path's `min_inliers`); none
-    otherwise.
+    candidate is geometrically verified (`MatchResult.verified`); none otherwise.
 
     Why both conditions: an uncalibrated kind answers ``match`` to anything; and the
-    rejector was calibrated on crops of logos and covers, not on whole scenes, of which
-    it accepted 4 of 26 as logos of ds1000 bands, all without a single inlier. A
-    reference really in the photo gives inliers: on FlickrLogos-27 the answers this
-    keeps were 9 right of 9, and it dropped 2 right and 1 wrong ones.
+    rejector was calibrated on crops of logos and covers, not on whole scenes, which it
+    sometimes accepts without a single inlier. A reference really in the photo gives
+    inliers (BENCHMARKS.md, End to end).
     """
     height, width = image.shape[:2]
     whole = [Detection((0.0, 0.0, float(width), float(height)), kind, 0.0)
-             for kind, path in index.paths.items() if kind in index.rejectors and path.config.verifies]
+             for kind in index.kinds if index.calibrated(kind) and index.verifies(kind)]
     answers = [(detection, result)
                for detection, result in zip(whole, match_crops(index, image, whole, config), strict=True)
-               if result is not None and result.candidates and result.verdict == "match"
-               and (result.candidates[0].inliers or 0) >= index.paths[detection.kind].config.min_inliers]
+               if result is not None and result.candidates and result.verdict == "match" and result.verified]
     if not answers:
         return [], []
     detection, result = max(answers, key=lambda answer: answer[1].confidence)

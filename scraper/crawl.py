@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from tqdm import tqdm
 
+from data.progress import progress_bar
 from retrieval.metal_archives import FormatError, parse_artist_search_json, parse_browse_json
 from retrieval.store import Store, StoreError
 from scraper.http import CrawlStopped, HTTPFailure, PoliteSession, ScrapeError, Traffic
@@ -143,7 +143,7 @@ class Crawler:
         if self.images is not None:
             self.images.sweep_partial_files()
         remaining = limit
-        bar = tqdm(total=limit, unit="band", desc="scrape", disable=not self.progress)
+        bar = progress_bar(total=limit, enabled=self.progress, unit="band", desc="scrape", leave=True)
         try:
             for band_list in lists:
                 while remaining is None or remaining > 0:

@@ -9,9 +9,10 @@ import pytest
 import tensorflow as tf
 from click.testing import CliRunner
 
+from data.image_io import read_image
 from detector.boxes import iou
 from detector.config import DetectorConfig
-from detector.data import load_samples, prepare_image, read_image, training_example
+from detector.data import load_samples, prepare_image, training_example
 from detector.inference import Detector
 from detector.io import HEADER_KEY, ModelFileError, load_model, save_model
 from detector.model import SIZE_DIVISOR, FasterRCNN

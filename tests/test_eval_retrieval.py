@@ -12,10 +12,13 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
+from data.crops import GroundTruthCrop, ground_truth_crops
 from data.dataset import load_dataset
-from matching.crops import GroundTruthCrop, ground_truth_crops
-from matching.evaluate import Outcome, calibration_examples, evaluate_retrieval, kind_metrics
-from matching.index import Candidate, MatchResult, ranking_features
+from matching.calibration import calibration_examples
+from matching.evaluate import evaluate_retrieval, kind_metrics
+from matching.openset import ranking_features
+from matching.outcomes import Outcome
+from matching.rank import Candidate, MatchResult
 from tests.conftest import REPO_ROOT, shared_path
 from tests.test_index import TINY
 

@@ -8,12 +8,13 @@ import cv2
 import numpy as np
 import pytest
 
+from data.crops import ground_truth_crops
 from data.dataset import Reference, load_dataset
+from data.image_io import read_image
 from matching import bundle as bundle_module
-from matching.build import add_to_bundle, build_bundle, check_target, copy_calibration
+from matching.build import add_to_bundle, build_bundle, check_target
 from matching.bundle import BundleError, GenerationWriter, open_generation, sha256_file
-from matching.crops import ground_truth_crops, read_image
-from matching.evaluate import calibrate
+from matching.calibration import calibrate, copy_calibration
 from matching.index import RetrievalIndex
 from matching.openset import OpenSetRejector
 from matching.presets import PathConfig, preset
@@ -123,7 +124,7 @@ def test_calibration_is_copied_only_to_paths_with_the_same_evidence(dataset, bui
     uncalibrated, while the album path, alike in both, takes the rejector."""
     _save_with_rejectors(built, tmp_path / "source", _feature_counts(built))
     without_ink = dict(TINY, logo=dataclasses.replace(
-        TINY["logo"], extractor={**TINY["logo"].extractor, "ink": False}))
+        TINY["logo"], extractor=dataclasses.replace(TINY["logo"].extractor, ink=False)))
     index = RetrievalIndex.build(dataset.references, dataset.root, "tiny", configs=without_ink,
                                  progress=False)
     summary = copy_calibration(index, RetrievalIndex.open(tmp_path / "source"))
@@ -294,7 +295,8 @@ def test_writers_take_turns(tmp_path):
 def test_prefilter_verifies_the_candidate_with_most_matches_wherever_it_ranks(dataset, built):
     """A true reference ranked last by similarity is still the one verified when the
     prefilter counts one-to-one matches over the shortlist."""
-    from matching.index import Candidate
+    from matching.rank import Candidate
+    from matching.verify import candidates_to_verify
 
     path = built.paths["album"]
     ref = next(r for r in dataset.references if r.kind == "album")
@@ -305,9 +307,9 @@ def test_prefilter_verifies_the_candidate_with_most_matches_wherever_it_ranks(da
     plain = path.config
     try:
         path.config = dataclasses.replace(plain, verify=1)
-        assert [p for _, p in built._to_verify(path, extraction, shortlist)] == [others[0]]
+        assert [p for _, p in candidates_to_verify(path, extraction, shortlist)] == [others[0]]
         path.config = dataclasses.replace(plain, verify=1, prefilter=len(shortlist), prefilter_keypoints=100)
-        assert [p for _, p in built._to_verify(path, extraction, shortlist)] == [true_position]
+        assert [p for _, p in candidates_to_verify(path, extraction, shortlist)] == [true_position]
     finally:
         path.config = plain
     with pytest.raises(ValueError, match="needs verify"):
@@ -315,7 +317,8 @@ def test_prefilter_verifies_the_candidate_with_most_matches_wherever_it_ranks(da
 
 
 def test_early_accept_skips_the_prefilter_only_when_a_first_candidate_convinces(dataset, built):
-    from matching.index import EARLY_CANDIDATES, Candidate
+    from matching.rank import Candidate
+    from matching.verify import EARLY_CANDIDATES, verify_shortlist
 
     path = built.paths["album"]
     ref = next(r for r in dataset.references if r.kind == "album")
@@ -326,7 +329,7 @@ def test_early_accept_skips_the_prefilter_only_when_a_first_candidate_convinces(
     def verified_positions():
         order = [true_position] + others
         shortlist = [(Candidate(0, 0, None, 1.0 - 0.1 * i), p) for i, p in enumerate(order)]
-        built._verify(path, extraction, shortlist)
+        verify_shortlist(path, built.refs, extraction, shortlist)
         return [p for c, p in shortlist if c.inliers is not None], shortlist[0][0].inliers
 
     plain = path.config
@@ -352,14 +355,12 @@ def test_a_softened_reference_verifies_a_small_blurred_photo_of_it_better():
     import skimage.data
 
     from features.local import extract_sift
-    from matching.extract import Extractor
-    from matching.index import _reference_extractions
-    from matching.verify import GeometricVerifier
+    from features.reference_vector import reference_extractions
+    from matching.geometry import GeometricVerifier
 
     cover = skimage.data.astronaut()
     config = dataclasses.replace(TINY["album"], reference_blur=2.0)
-    extractor = Extractor.from_params(config.extractor)
-    softened, sharp = _reference_extractions(extractor, config, cover, (0, 1))
+    softened, sharp = reference_extractions(config.extractor, config.recipe, cover, (0, 1), True)
     small = cv2.resize(cover, (150, 150), interpolation=cv2.INTER_AREA)
     noisy = cv2.GaussianBlur(small, (0, 0), 1.0) + np.random.default_rng(0).normal(0, 6, small.shape)
     photo = extract_sift(np.clip(noisy, 0, 255).astype(np.uint8), 1000, 640)
@@ -376,7 +377,7 @@ def test_a_bundle_refuses_a_learned_model_other_than_its_own(dataset, tmp_path, 
     give meaningless similarities without any error: the bundle records the model's
     checksum and refuses to open under another. The logo path is the default preset's
     own (the learned descriptor, verified), so its round trip is exercised too."""
-    from matching.extract import Extractor
+    from features.extract import Extractor
 
     configs = {"logo": preset("default")["logo"], "album": TINY["album"]}
     RetrievalIndex.build(dataset.references, dataset.root, "learned", configs=configs, progress=False).save(
@@ -455,7 +456,7 @@ def test_a_print_in_another_colour_verifies_on_the_ink_map(tmp_path):
     photo = _isoluminant_print(_text_logo(names[0]))
     with_ink = dataclasses.replace(TINY["logo"], shortlist=3, verify=3, min_inliers=8,
                                    encoder={"parts": ["sift_vlad"], "sift_clusters": 4, "projection": None})
-    gray_only = dataclasses.replace(with_ink, extractor={**with_ink.extractor, "ink": False})
+    gray_only = dataclasses.replace(with_ink, extractor=dataclasses.replace(with_ink.extractor, ink=False))
 
     inliers = {}
     for name, config in (("gray", gray_only), ("ink", with_ink)):
@@ -468,12 +469,10 @@ def test_a_print_in_another_colour_verifies_on_the_ink_map(tmp_path):
     assert max(inliers["ink"][2], inliers["ink"][3]) < 8
 
     # Only the extraction whose keypoints are stored (the softened copy's) takes the ink map.
-    from matching.extract import Extractor
-    from matching.index import _reference_extractions
+    from features.reference_vector import ReferenceRecipe, reference_extractions
 
-    softened, sharp = _reference_extractions(Extractor.from_params(with_ink.extractor),
-                                             dataclasses.replace(with_ink, reference_blur=2.0),
-                                             _text_logo(names[0]), (0, 1))
+    softened, sharp = reference_extractions(with_ink.extractor, ReferenceRecipe(blur=2.0),
+                                            _text_logo(names[0]), (0, 1), True)
     assert softened.ink is not None and len(softened.ink) > 0 and sharp.ink is None
 
 

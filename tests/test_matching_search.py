@@ -1,14 +1,17 @@
 """Search back-ends, the global encoder's persistence and the open-set rejector."""
 
+import json
+
 import numpy as np
 import pytest
 
+from features.encode import GlobalEncoder
+from features.extract import Extraction, Extractor, gem_pool
 from features.images import polarity_normalised
 from features.local import LocalFeatures
 from features.normalize import l2_normalize
-from matching.encode import GlobalEncoder
-from matching.extract import Extraction, Extractor, gem_pool
 from matching.openset import OpenSetRejector, feature_names, rank_features
+from matching.presets import PathConfig
 from matching.search import BallTreeSearch, FaissSearch, make_searcher
 
 
@@ -132,9 +135,10 @@ def test_encoder_validates_parameters(params):
 
 def test_extractor_parameters_round_trip_and_are_validated():
     extractor = Extractor(sift="rootsift", conv5_sizes=(224,), gem_sizes=[224, 320])
-    assert Extractor.from_params(extractor.params()) == extractor
-    with pytest.raises(ValueError, match="unknown"):
-        Extractor.from_params({"sift": "rootsift", "colour": True})
+    config = PathConfig(extractor=extractor, encoder={"parts": ["gem"]})
+    assert PathConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    with pytest.raises(ValueError, match="unknown extractor"):
+        PathConfig(extractor={"sift": "rootsift", "colour": True}, encoder={})
     for bad in ({"sift": "surf"}, {"gem_sizes": [8]}, {"gem_p": 0.5}, {"sift_keypoints": 0}):
         with pytest.raises(ValueError):
             Extractor(**bad)

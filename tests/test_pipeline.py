@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from data.dataset import load_dataset
+from data.image_io import read_image
 from detector.inference import Detection
-from matching.crops import read_image
 from matching.index import RetrievalIndex
 from retrieval.identify_api import Identifier
 from retrieval.pipeline import (
@@ -117,7 +117,7 @@ class NoBoxes:
 
 
 def test_with_no_box_the_whole_photo_is_matched_and_named(small_dataset, bundle, database):
-    from matching.evaluate import calibrate
+    from matching.calibration import calibrate
 
     dataset = load_dataset(small_dataset)
     covers = [ref for ref in dataset.references if ref.kind == "album"][:3]

@@ -37,7 +37,7 @@ TINY_PATHS = {
 @functools.cache
 def tiny_bundle(dataset_root: Path) -> Path:
     """A calibrated index bundle of the dataset's references, next to the dataset."""
-    from matching.evaluate import calibrate
+    from matching.calibration import calibrate
     from matching.index import RetrievalIndex
 
     out = dataset_root.parent / "tiny-index"

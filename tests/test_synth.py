@@ -17,7 +17,7 @@ from data.imaging import to_uint8
 from data.synth import PHOTO_COVER_SHARE, SynthConfig, generate, make_catalogue
 from data.voc import read_voc
 from features.local import extract_sift
-from matching.verify import GeometricVerifier
+from matching.geometry import GeometricVerifier
 
 
 def _digest(root: Path) -> dict[str, str]:

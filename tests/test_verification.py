@@ -6,7 +6,7 @@ import pytest
 import skimage.data
 
 from features.local import LocalFeatures, extract_sift
-from matching.verify import GeometricVerifier, mutual_matches, placement_agreement, plausible_homography
+from matching.geometry import GeometricVerifier, mutual_matches, placement_agreement, plausible_homography
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Images in and out of a dataset folder: references, and ground-truth crops of photos.
+"""Ground-truth crops of a dataset's photos: the annotated boxes, cut out.
 
 Retrieval is evaluated (and the open-set threshold calibrated) on the boxes of the
 annotations, cropped from the photos: this measures matching alone, apart from the
@@ -9,21 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
-import cv2
 import numpy as np
 
 from data.dataset import UNKNOWN_BAND_ID, Dataset
+from data.image_io import read_image
 from data.voc import read_voc
-
-
-def read_image(path: str | Path) -> np.ndarray:
-    """An image file as (H, W, 3) uint8 RGB; OSError when it cannot be decoded."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise OSError(f"{path}: not a readable image")
-    return np.ascontiguousarray(image[:, :, ::-1])
 
 
 @dataclass(frozen=True)

@@ -132,22 +132,10 @@ class Extractor:
         if self.ink and not self.sift:
             raise ValueError("ink takes SIFT on the ink map: it needs sift")
 
-    @classmethod
-    def from_params(cls, params: dict) -> Extractor:
-        """The extractor a manifest describes; unknown keys are refused, not ignored."""
-        unknown = sorted(set(params) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise ValueError(f"unknown extractor parameter(s): {unknown}")
-        return cls(**params)
-
     def params(self) -> dict:
-        """JSON-ready parameters (the inverse of `from_params`)."""
+        """JSON-ready parameters, as a preset or manifest gives them (`matching.presets.PathConfig`)."""
         values = asdict(self)
         return {key: list(value) if isinstance(value, tuple) else value for key, value in values.items()}
-
-    @property
-    def uses_cnn(self) -> bool:
-        return bool(self.conv5_sizes or self.gem_sizes or self.learned)
 
     def __call__(self, image: np.ndarray, query: bool = False) -> Extraction:
         """Extract from one RGB (or gray) image, uint8 or float in 0..255; `query` adds the

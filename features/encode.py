@@ -4,7 +4,7 @@ The encoder is where a preset's global descriptor is decided:
 
 - ``sift_vlad``: VLAD of the SIFT/RootSIFT descriptors (the thesis's descriptor);
 - ``conv5_vlad``: VLAD of the Lite0 conv5 cells (the thesis's second descriptor);
-- ``gem``: the GeM-pooled CNN vector of `matching.extract`;
+- ``gem``: the GeM-pooled CNN vector of `features.extract`;
 - ``learned``: the learned logo descriptor of `features.logo_descriptor`.
 
 One part is used as it is; two are fused by `features.fusion.fuse`. A projection then
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -36,11 +37,11 @@ from sklearn.decomposition import PCA, TruncatedSVD
 from sklearn.utils.validation import check_is_fitted
 
 from features.codebook import Codebook, check_int
+from features.extract import Extraction
 from features.fusion import fuse, leading_part
 from features.normalize import l2_normalize
 from features.pca import PcaWhitening
 from features.vlad import VladEncoder
-from matching.extract import Extraction
 
 PARTS = ("sift_vlad", "conv5_vlad", "gem", "learned")
 #: Parts that are already one global vector per image: nothing to fit.
@@ -53,6 +54,50 @@ def _descriptor_sets(extractions: Sequence[Extraction], source: str) -> list[np.
     if any(s is None for s in sets):
         raise ValueError(f"the extractions lack {source!r} features this encoder needs")
     return [s.descriptors for s in sets]
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """The validated parameters of a `GlobalEncoder` (see its docstring), as a preset and
+    a bundle's manifest give them."""
+
+    parts: tuple[str, ...] = ("sift_vlad",)
+    sift_clusters: int = 64
+    conv5_clusters: int = 16
+    intra_norm: bool = True
+    power_norm: bool = True
+    fusion_weight: float = 0.5
+    projection: str | None = "svd"
+    components: int = 512
+    sample_size: int = 100_000
+    random_state: int | None = 0
+
+    def __post_init__(self):
+        parts = tuple(self.parts) if not isinstance(self.parts, str) else (self.parts,)
+        if not 1 <= len(parts) <= 2 or len(set(parts)) != len(parts) or not set(parts) <= set(PARTS):
+            raise ValueError(f"parts must be one or two distinct names of {PARTS}, got {parts!r}")
+        object.__setattr__(self, "parts", parts)
+        for name in ("sift_clusters", "conv5_clusters", "components", "sample_size"):
+            check_int(name, getattr(self, name), 1)
+        for name in ("intra_norm", "power_norm"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if (not isinstance(self.fusion_weight, numbers.Real) or isinstance(self.fusion_weight, bool)
+                or not 0 <= self.fusion_weight <= 1):
+            raise ValueError(f"fusion_weight must lie in [0, 1], got {self.fusion_weight!r}")
+        if self.projection not in PROJECTIONS:
+            raise ValueError(f"projection must be one of {PROJECTIONS}, got {self.projection!r}")
+        if self.random_state is not None:
+            check_int("random_state", self.random_state, 0)
+
+    def params(self) -> dict:
+        """JSON-ready parameters, as a preset or manifest gives them (`matching.presets.PathConfig`)."""
+        return {**asdict(self), "parts": list(self.parts)}
+
+    @property
+    def uses_sift(self) -> bool:
+        """Whether the encoder reads SIFT descriptors (a SIFT-VLAD part)."""
+        return "sift_vlad" in self.parts
 
 
 class GlobalEncoder(BaseEstimator, TransformerMixin):
@@ -82,16 +127,13 @@ class GlobalEncoder(BaseEstimator, TransformerMixin):
         self.sample_size = sample_size
         self.random_state = random_state
 
+    @classmethod
+    def from_config(cls, config: EncoderConfig) -> GlobalEncoder:
+        """An unfitted encoder with `config`'s parameters."""
+        return cls(**config.params())
+
     def _check_params(self) -> tuple[str, ...]:
-        parts = tuple(self.parts)
-        if not 1 <= len(parts) <= 2 or len(set(parts)) != len(parts) or not set(parts) <= set(PARTS):
-            raise ValueError(f"parts must be one or two distinct names of {PARTS}, got {parts!r}")
-        if not isinstance(self.fusion_weight, numbers.Real) or not 0 <= self.fusion_weight <= 1:
-            raise ValueError(f"fusion_weight must lie in [0, 1], got {self.fusion_weight!r}")
-        if self.projection not in PROJECTIONS:
-            raise ValueError(f"projection must be one of {PROJECTIONS}, got {self.projection!r}")
-        check_int("components", self.components, 1)
-        return parts
+        return EncoderConfig(**self.get_params()).parts
 
     def _vlad(self, part: str) -> VladEncoder:
         clusters = self.sift_clusters if part == "sift_vlad" else self.conv5_clusters

@@ -1,0 +1,21 @@
+"""Reading image files: the one reader of references, photos and crops."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+class UnreadableImage(OSError):
+    """An image file that is missing or cannot be decoded."""
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """An image file as (H, W, 3) uint8 RGB; `UnreadableImage` (an OSError) naming the
+    file when it cannot be read or decoded."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise UnreadableImage(f"{path}: not a readable image")
+    return np.ascontiguousarray(image[:, :, ::-1])

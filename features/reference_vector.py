@@ -1,0 +1,104 @@
+"""A reference's one global vector: the recipe each path applies to its reference images.
+
+A reference is described by several copies of itself: the image (or a softened copy,
+whose keypoints verification stores), augmented copies, and printed-and-photographed
+renditions. Their vectors are averaged into the one vector the index searches. Only the
+first extraction keeps the features verification reads; the copies serve the vector
+alone. Why the copies: a photo softens, recolours and prints what it shows, and a vector
+near where such photos land is found more often (BENCHMARKS.md, Retrieval).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from data.augment import augment_reference
+from data.renditions import render_print
+from features.codebook import check_int
+from features.encode import GlobalEncoder
+from features.extract import Extraction, Extractor
+from features.normalize import l2_normalize
+
+#: The last entry of the seed of a reference's renditions (its first: the index seed and ref_id).
+RENDITION_STREAM = 1
+
+
+@dataclass(frozen=True)
+class ReferenceRecipe:
+    """How a reference image becomes its vector.
+
+    - `augment`: augmented copies (data/augment.py) averaged with the image's own vector;
+    - `renditions`: printed-and-photographed copies (data/renditions.py) whose mean vector
+      joins the reference's own at equal weight;
+    - `blur`: Gaussian sigma, in pixels at the SIFT working size, of a softened copy whose
+      keypoints are stored for verification and whose vector joins the mean (0: none).
+    """
+
+    augment: int = 0
+    renditions: int = 0
+    blur: float = 0.0
+
+    def __post_init__(self):
+        check_int("augment", self.augment, 0)
+        check_int("renditions", self.renditions, 0)
+        if not isinstance(self.blur, numbers.Real) or isinstance(self.blur, bool) or not 0 <= self.blur <= 20:
+            raise ValueError(f"reference_blur must be a number in [0, 20], got {self.blur!r}")
+
+
+def reference_extractions(extractor: Extractor, recipe: ReferenceRecipe, image: np.ndarray,
+                          seed: Sequence[int], encoder_uses_sift: bool) -> list[Extraction]:
+    """Extractions whose vectors make the reference's one vector, renditions last; the
+    first one's keypoints are stored for verification (the softened copy's, with a
+    `blur`). The copies are extracted without the features only verification reads
+    (`vector_extractor`)."""
+    for_vectors = vector_extractor(extractor, encoder_uses_sift)
+    if recipe.blur:
+        extractions = [extractor(softened(image, recipe.blur, extractor.sift_max_side)), for_vectors(image)]
+    else:
+        extractions = [extractor(image)]
+    if recipe.augment:
+        rng = np.random.default_rng(list(seed))
+        source = image.astype(np.float32) / 255.0
+        for _ in range(recipe.augment):
+            extractions.append(for_vectors(np.clip(augment_reference(source, rng) * 255.0, 0, 255)))
+    if recipe.renditions:
+        # A stream of its own, so that the renditions stay the same whatever `augment` is.
+        rng = np.random.default_rng([*seed, RENDITION_STREAM])
+        extractions.extend(for_vectors(render_print(image, rng)) for _ in range(recipe.renditions))
+    return extractions
+
+
+def reference_vector(encoder: GlobalEncoder, extractions: Sequence[Extraction],
+                     renditions: int) -> np.ndarray:
+    """The reference's one vector: the mean over its own copies and, with `renditions`,
+    the mean over its last `renditions` extractions (the renditions), at equal weight.
+
+    Why equal weight: the renditions' mean moves the vector toward where photos of prints
+    land, but a handful of renditions alone is a noisy estimate of it, and the clean
+    copies anchor it (BENCHMARKS.md, Retrieval)."""
+    vectors = encoder.transform(extractions)
+    if not renditions:
+        return l2_normalize(vectors.mean(axis=0))
+    own, printed = vectors[:-renditions], vectors[-renditions:]
+    return l2_normalize(l2_normalize(own.mean(axis=0)) + l2_normalize(printed.mean(axis=0)))
+
+
+def vector_extractor(extractor: Extractor, encoder_uses_sift: bool) -> Extractor:
+    """`extractor` less what only verification reads: the ink map always, and SIFT (with
+    its second polarity) when the encoder has no SIFT-VLAD part."""
+    if encoder_uses_sift:
+        return dataclasses.replace(extractor, ink=False)
+    return dataclasses.replace(extractor, ink=False, sift=None, both_polarities=False)
+
+
+def softened(image: np.ndarray, sigma: float, working_side: int) -> np.ndarray:
+    """The image blurred by `sigma` pixels as seen at `working_side` (SIFT shrinks larger
+    images to it, so a larger image needs a proportionally wider blur)."""
+    scale = max(1.0, max(image.shape[:2]) / working_side)
+    return cv2.GaussianBlur(image.astype(np.float32), (0, 0), sigma * scale)
