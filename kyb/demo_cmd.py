@@ -9,6 +9,9 @@ it, and the answers are what `kyb identify` gives.
 
 from __future__ import annotations
 
+import shlex
+import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -16,6 +19,24 @@ import click
 
 from kyb.index_cmd import echo_calibration
 from kyb.synth_cmd import print_check, print_summary
+
+
+def kyb_program() -> list[str]:
+    """How to run `kyb` again as this process was run: `.venv/bin/kyb` after `make demo`,
+    `kyb` when that is the same program on PATH, else this Python with `-m kyb`."""
+    program = Path(sys.argv[0])
+    if program.name != "kyb":
+        return [sys.executable, "-m", "kyb"]
+    on_path = shutil.which("kyb")
+    return ["kyb"] if on_path and Path(on_path).resolve() == program.resolve() else [str(program)]
+
+
+def next_steps(out: Path, database: Path, photo: Path) -> dict[str, list[str]]:
+    """The commands to go on with on the demo's index and database, by what they do."""
+    kyb = kyb_program()
+    on_demo = ["--index", str(out / "index"), "--database", f"sqlite:///{database.resolve()}"]
+    return {"name the bands in a photo": [*kyb, "identify", str(photo), *on_demo],
+            "the web page, at http://127.0.0.1:8000/ (Ctrl-C stops it)": [*kyb, "serve", *on_demo]}
 
 
 def build_demo_index(dataset, out: Path):
@@ -122,6 +143,6 @@ def demo(out, bands, photos, count, model_path, seed):
     click.echo(f"\n{right} of {total} detections answered as the ground truth says")
     sheet = contact_sheet(dataset_dir, out / "contact-sheet.png", count=12)
     click.echo(f"contact sheet with the ground-truth boxes: {sheet}")
-    click.echo(f"try: kyb identify {dataset.photo_path(names[0])} --index {out / 'index'} "
-               f"(with KYB_DATABASE_URL=sqlite:///{database.resolve()})")
-    click.echo(f"done in {time.perf_counter() - started:.0f} s")
+    click.echo(f"done in {time.perf_counter() - started:.0f} s\n")
+    for what, command in next_steps(out, database, dataset.photo_path(names[0])).items():
+        click.echo(f"{what}:\n  {shlex.join(command)}")

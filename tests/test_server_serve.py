@@ -42,7 +42,8 @@ def database(tmp_path) -> str:
 @pytest.fixture
 def no_database(tmp_path, monkeypatch) -> None:
     """Neither $KYB_DATABASE_URL nor the user's own embedded database."""
-    monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
+    monkeypatch.setenv(DATABASE_URL_ENV, "")  # so that the test's end restores it, whatever serve sets
+    monkeypatch.delenv(DATABASE_URL_ENV)
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data-dir"))
 
 
@@ -100,7 +101,7 @@ def test_serve_hands_the_database_option_to_the_workers(tmp_path, database, no_d
             started.append(os.environ.get(DATABASE_URL_ENV))
 
     monkeypatch.setattr(gunicorn_app, "FactoryApplication", Application)
-    monkeypatch.setenv(DATABASE_URL_ENV, "sqlite:///not-this-one.sqlite")  # the option wins
+    monkeypatch.setenv(DATABASE_URL_ENV, "sqlite:///not-this-one.sqlite")  # the option wins over it
     index = empty_bundle(tmp_path / "index")
     result = serve("--index", str(index), "--database", database, "--port", "8123", "--workers", "3")
     assert result.exit_code == 0, result.output
