@@ -18,7 +18,7 @@ shrinks the result to a compact dimension for the ANN index:
   (PCA) shifts every vector by the gallery mean, which on our galleries cost a third of
   the top-1 accuracy of VLAD: crops have far fewer keypoints than references, so their
   VLAD vectors sit apart from the references' mean and centring distorts them
-  (BENCHMARKS.md, "Retrieval (issue 3)").
+  (BENCHMARKS.md, Retrieval).
 
 Everything learnt (codebooks, projection) is fitted on the references only and saved in
 the bundle as plain arrays (`state` / `from_state`), never pickled, so `kyb index add`

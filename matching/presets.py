@@ -186,10 +186,10 @@ PRESETS: dict[str, dict[str, PathConfig]] = {
             min_inliers=8,
             reference_blur=2.0,
         ),
-        # Covers: the global vector finds the true cover among its best 100 (0.98 of
-        # crops), but a small or blurred cover is often far down that list; counting
+        # Covers: the global vector finds the true cover among its best 100 nearly
+        # always, but a small or blurred cover is often far down that list; counting
         # one-to-one matches over all 100 picks the 8 worth a RANSAC fit. Crops whose
-        # first or second candidate verifies with 40 inliers skip that (about 60%).
+        # first or second candidate verifies with 40 inliers skip that (most of them).
         # Softened references: a photographed cover keeps their keypoints, not the sharp
         # ones (BENCHMARKS.md, Retrieval).
         "album": PathConfig(

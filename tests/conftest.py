@@ -58,3 +58,20 @@ def small_dataset(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("synth") / "dataset"
     generate(root, SynthConfig(bands=12, photos=16, seed=7, open_set=0.2, workers=2))
     return root
+
+
+@pytest.fixture(scope="module")
+def dataset(small_dataset):
+    """The small dataset, loaded (test modules with a dataset of their own override it)."""
+    from data.dataset import load_dataset
+
+    return load_dataset(small_dataset)
+
+
+@pytest.fixture(scope="module")
+def built(dataset):
+    """An index of the small dataset on the tiny paths of tests/index_support.py."""
+    from matching.index import RetrievalIndex
+    from tests.index_support import TINY
+
+    return RetrievalIndex.build(dataset.references, dataset.root, "tiny", configs=TINY, progress=False)
