@@ -62,12 +62,31 @@ def _photo_files() -> list[Path]:
     return [p for p in files if p.exists()]
 
 
+def without_png_profile(data: bytes) -> bytes:
+    """PNG `data` without its iCCP chunk (the embedded colour profile).
+
+    scikit-image's page.png carries a malformed one, and libpng then writes a warning to
+    stderr in every process that reads it. OpenCV ignores profiles, so the pixels decoded
+    are the same with or without it.
+    """
+    kept, position = [data[:8]], 8
+    while position + 8 <= len(data):
+        end = position + 12 + int.from_bytes(data[position:position + 4], "big")
+        if data[position + 4:position + 8] != b"iCCP":
+            kept.append(data[position:end])
+        position = end
+    return b"".join(kept)
+
+
 def _load_photo(path: Path) -> np.ndarray | None:
     """Decode a photo downscaled to PHOTO_LONG_SIDE (huge wallpapers decode at reduced size)."""
     flags = cv2.IMREAD_COLOR
     if path.stat().st_size > 4_000_000:
         flags = cv2.IMREAD_REDUCED_COLOR_4
-    image = cv2.imread(str(path), flags)
+    if path.suffix.lower() == ".png":
+        image = cv2.imdecode(np.frombuffer(without_png_profile(path.read_bytes()), np.uint8), flags)
+    else:
+        image = cv2.imread(str(path), flags)
     if image is None or min(image.shape[:2]) < 64:
         return None
     image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

@@ -2,10 +2,13 @@
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
+import skimage
 
 from data import fonts
+from data.art import SKIMAGE_GREY_PHOTOS, SKIMAGE_PHOTOS, without_png_profile
 from data.augment import augment_reference, is_black_and_white, replace_white, skew_and_stretch
 from data.compose import Item, Photo, Sheet, homography, paste, place
 from data.covers import COVER_SIZE, render_cover
@@ -127,3 +130,19 @@ def test_an_object_cut_by_the_photo_border_is_truncated():
     photo = Photo(np.zeros((100, 100, 3), np.float32))
     place(photo, cover_sheet(40), homography((40, 40), (95, 50), 40, 0, 0, rng(0)))
     assert photo.objects[0].truncated
+
+
+def test_photo_library_pngs_decode_as_before_without_libpng_warnings(capfd):
+    folder = Path(skimage.__file__).parent / "data"
+    pngs = [folder / name for name in SKIMAGE_PHOTOS + SKIMAGE_GREY_PHOTOS if name.endswith(".png")]
+    assert any(b"iCCP" in path.read_bytes() for path in pngs)
+    capfd.readouterr()
+    for path in pngs:
+        data = without_png_profile(path.read_bytes())
+        assert b"iCCP" not in data
+        decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        assert np.array_equal(decoded, cv2.imread(str(path), cv2.IMREAD_COLOR)), path.name
+    assert "libpng" in capfd.readouterr().err  # from cv2.imread, the comparison's side
+    for path in pngs:
+        cv2.imdecode(np.frombuffer(without_png_profile(path.read_bytes()), np.uint8), cv2.IMREAD_COLOR)
+    assert "libpng" not in capfd.readouterr().err
