@@ -94,10 +94,29 @@ class Backbone:
         """
         batch = self.preprocess(images)
         height, width = batch.shape[1:3]
-        padded = np.pad(batch, ((0, 0), (0, -height % SHAPE_STEP), (0, -width % SHAPE_STEP), (0, 0)),
-                        mode="edge")
-        cells = np.asarray(self._graph(padded.shape)(tf.constant(padded)), np.float32)
+        cells = self._run(_pad_to_step(batch))
         return cells[:, :math.ceil(height / self.stride), :math.ceil(width / self.stride)]
+
+    def feature_maps(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """conv5 of each of differently sized images, (ceil(H/32), ceil(W/32), channels)
+        each, exactly as `feature_map` gives it for the image alone: images whose padded
+        shapes agree run through the network together, one call per padded shape (a
+        photo's crops at one long side fall in a handful of them)."""
+        batches = [self.preprocess(image) for image in images]
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for position, batch in enumerate(batches):
+            groups.setdefault(_pad_to_step(batch).shape[1:], []).append(position)
+        maps: list[np.ndarray | None] = [None] * len(batches)
+        for positions in groups.values():
+            cells = self._run(np.concatenate([_pad_to_step(batches[p]) for p in positions]))
+            for position, fmap in zip(positions, cells, strict=True):
+                height, width = batches[position].shape[1:3]
+                maps[position] = fmap[:math.ceil(height / self.stride), :math.ceil(width / self.stride)]
+        return maps
+
+    def _run(self, padded: np.ndarray) -> np.ndarray:
+        """The network on a padded batch (the one call that costs)."""
+        return np.asarray(self._graph(padded.shape)(tf.constant(padded)), np.float32)
 
     def _graph(self, shape: tuple[int, ...]):
         """The model traced once for inputs of exactly `shape`."""
@@ -112,6 +131,12 @@ class Backbone:
             raise ValueError("this backbone was built without its classifier "
                              "(build_backbone(..., classifier=True))")
         return np.asarray(self.classifier.predict_on_batch(self.preprocess(images)), np.float32)
+
+
+def _pad_to_step(batch: np.ndarray) -> np.ndarray:
+    """An (N, H, W, C) batch padded (edge pixels repeated) to a multiple of `SHAPE_STEP` a side."""
+    height, width = batch.shape[1:3]
+    return np.pad(batch, ((0, 0), (0, -height % SHAPE_STEP), (0, -width % SHAPE_STEP), (0, 0)), mode="edge")
 
 
 def build_backbone(name: str = "efficientnet-lite0", weights: str | None = "imagenet",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import numbers
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -140,25 +141,38 @@ class Extractor:
     def __call__(self, image: np.ndarray, query: bool = False) -> Extraction:
         """Extract from one RGB (or gray) image, uint8 or float in 0..255; `query` adds the
         inverted-polarity SIFT where the extractor asks for both polarities."""
-        height, width = image.shape[:2]
-        result = Extraction(width=width, height=height)
-        sift_input = self._gray(image) if self.polarity else image
-        if self.sift:
-            result.sift = self._sift(sift_input)
-        if self.conv5_sizes:
-            result.conv5 = self._conv5(image)
-        if self.gem_sizes:
-            result.gem = self._gem(image)
-        if self.learned:
-            result.learned = self._learned(image)
-        if self.ink:
-            result.ink = self._sift(255.0 - 255.0 * ink_mask(to_rgb_float(image) / 255.0))
+        return self.extract_many([image], query)[0]
+
+    def extract_many(self, images: Sequence[np.ndarray], query: bool = False) -> list[Extraction]:
+        """`__call__` for each of `images`, with the CNN parts of all of them computed
+        together: the learned descriptor in one batch, the GeM trunk in one call per
+        padded shape (`Backbone.feature_maps`). A photo's crops then cost a few network
+        calls instead of one or two each; each image's features are those it gets alone."""
+        results = []
+        for image in images:
+            height, width = image.shape[:2]
+            result = Extraction(width=width, height=height)
+            if self.sift:
+                result.sift = self._sift(self._sift_input(image))
+            if self.conv5_sizes:
+                result.conv5 = self._conv5(image)
+            if self.ink:
+                result.ink = self._sift(255.0 - 255.0 * ink_mask(to_rgb_float(image) / 255.0))
+            results.append(result)
+        if self.gem_sizes and images:
+            for result, vector in zip(results, self._gem(images), strict=True):
+                result.gem = vector
+        if self.learned and images:
+            for result, vector in zip(results, self._descriptor().embed(list(images)), strict=True):
+                result.learned = vector
         if query and self.both_polarities:
             # The CNN parts and the ink map are shared: neither depends on the polarity.
-            result.inverted = Extraction(width, height, sift=self._sift(255.0 - sift_input),
-                                         conv5=result.conv5, gem=result.gem, learned=result.learned,
-                                         ink=result.ink)
-        return result
+            for result, image in zip(results, images, strict=True):
+                result.inverted = Extraction(result.width, result.height,
+                                             sift=self._sift(255.0 - self._sift_input(image)),
+                                             conv5=result.conv5, gem=result.gem, learned=result.learned,
+                                             ink=result.ink)
+        return results
 
     def learned_sha256(self) -> str | None:
         """The learned model's weights checksum; None for an extractor without one."""
@@ -169,11 +183,11 @@ class Extractor:
 
         return load_descriptor(None if self.learned == "shipped" else self.learned)
 
-    def _learned(self, image: np.ndarray) -> np.ndarray:
-        return self._descriptor().embed([image])[0]
-
     def _sift(self, image: np.ndarray) -> LocalFeatures:
         return extract_sift(image, self.sift_keypoints, self.sift_max_side, root=self.sift == "rootsift")
+
+    def _sift_input(self, image: np.ndarray) -> np.ndarray:
+        return self._gray(image) if self.polarity else image
 
     def _gray(self, image: np.ndarray) -> np.ndarray:
         gray = to_gray(to_uint8(image))
@@ -197,14 +211,13 @@ class Extractor:
         return LocalFeatures(np.concatenate([p.keypoints for p in parts]),
                              np.concatenate([p.descriptors for p in parts]))
 
-    def _gem(self, image: np.ndarray) -> np.ndarray:
-        """Sum over `gem_sizes` of the L2-normalised GeM of conv5 cells."""
-        from features.dense import conv5_features
-
-        source = self._cnn_input(image, self.gem_grayscale)
-        total = 0.0
+    def _gem(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Per image, the sum over `gem_sizes` of the L2-normalised GeM of its conv5 cells."""
+        sources = [self._cnn_input(image, self.gem_grayscale) for image in images]
+        totals = [0.0] * len(sources)
         for size in self.gem_sizes:
-            resized, _ = rescale(source, size / max(source.shape[:2]))
-            cells = conv5_features(backbone(), resized, max_side=None, normalize=False)
-            total = total + l2_normalize(gem_pool(cells.descriptors, self.gem_p))
-        return l2_normalize(total)
+            resized = [to_rgb_float(rescale(source, size / max(source.shape[:2]))[0]) for source in sources]
+            for position, cells in enumerate(backbone().feature_maps(resized)):
+                pooled = gem_pool(cells.reshape(-1, cells.shape[-1]), self.gem_p)
+                totals[position] = totals[position] + l2_normalize(pooled)
+        return [l2_normalize(total) for total in totals]

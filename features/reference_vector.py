@@ -59,19 +59,18 @@ def reference_extractions(extractor: Extractor, recipe: ReferenceRecipe, image: 
     (`vector_extractor`)."""
     for_vectors = vector_extractor(extractor, encoder_uses_sift)
     if recipe.blur:
-        extractions = [extractor(softened(image, recipe.blur, extractor.sift_max_side)), for_vectors(image)]
+        first, copies = extractor(softened(image, recipe.blur, extractor.sift_max_side)), [image]
     else:
-        extractions = [extractor(image)]
+        first, copies = extractor(image), []
     if recipe.augment:
         rng = np.random.default_rng(list(seed))
         source = image.astype(np.float32) / 255.0
-        for _ in range(recipe.augment):
-            extractions.append(for_vectors(np.clip(augment_reference(source, rng) * 255.0, 0, 255)))
+        copies += [np.clip(augment_reference(source, rng) * 255.0, 0, 255) for _ in range(recipe.augment)]
     if recipe.renditions:
         # A stream of its own, so that the renditions stay the same whatever `augment` is.
         rng = np.random.default_rng([*seed, RENDITION_STREAM])
-        extractions.extend(for_vectors(render_print(image, rng)) for _ in range(recipe.renditions))
-    return extractions
+        copies += [render_print(image, rng) for _ in range(recipe.renditions)]
+    return [first, *for_vectors.extract_many(copies)]
 
 
 def reference_vector(encoder: GlobalEncoder, extractions: Sequence[Extraction],

@@ -154,7 +154,13 @@ class RetrievalIndex:
     # ----------------------------------------------------------------------- query
 
     def query(self, image: np.ndarray, kind: str, top_k: int = 10) -> MatchResult:
-        """Rank the bands of `kind` references for one crop (the module docstring's steps).
+        """Rank the bands of `kind` references for one crop (the module docstring's steps)."""
+        return self.query_many([image], kind, top_k)[0]
+
+    def query_many(self, images: Sequence[np.ndarray], kind: str, top_k: int = 10) -> list[MatchResult]:
+        """`query` for each of several crops of one kind, described together (their CNN
+        parts in a few batched calls); each answer is the one its crop gets alone. Each
+        result's ``features`` time is its share of the batch's.
 
         The native thread pools of BLAS and OpenMP (numpy, faiss) are held to one thread
         meanwhile. Why: their idle workers spin for a while after each of the query's many
@@ -164,15 +170,20 @@ class RetrievalIndex:
         """
         if kind not in self.paths:
             raise ValueError(f"this index has no {kind} references (it has: {', '.join(self.paths)})")
-        with _native_thread_pools().limit(limits=1):
-            return self._query(image, kind, top_k)
-
-    def _query(self, image: np.ndarray, kind: str, top_k: int) -> MatchResult:
+        if not images:
+            return []
         path = self.paths[kind]
-        timings = {}
-        started = time.perf_counter()
-        extraction, vectors = path.describe(image)
-        timings["features"] = (time.perf_counter() - started) * 1000
+        with _native_thread_pools().limit(limits=1):
+            started = time.perf_counter()
+            described = path.describe(images)
+            features_ms = (time.perf_counter() - started) * 1000 / len(images)
+            return [self._answer(path, kind, extraction, vectors, top_k, features_ms)
+                    for extraction, vectors in described]
+
+    def _answer(self, path: KindPath, kind: str, extraction: Extraction, vectors: np.ndarray, top_k: int,
+                features_ms: float) -> MatchResult:
+        """Steps 2 to 5 for one described crop: search, verify, rank, reject."""
+        timings = {"features": features_ms}
         started = time.perf_counter()
         shortlist = self._shortlist(path, extraction, vectors, max(path.config.shortlist, top_k))
         timings["search"] = (time.perf_counter() - started) * 1000

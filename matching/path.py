@@ -42,15 +42,18 @@ class KindPath:
     def verifier(self) -> GeometricVerifier:
         return self.config.verifier
 
-    def describe(self, image: np.ndarray) -> tuple[Extraction, np.ndarray]:
-        """A crop's extraction and its query vectors: one, or two with both polarities when
+    def describe(self, images: Sequence[np.ndarray]) -> list[tuple[Extraction, np.ndarray]]:
+        """Each crop's extraction and its query vectors (the crops' CNN parts computed
+        together, `Extractor.extract_many`): one vector, or two with both polarities when
         the encoder reads SIFT (the CNN parts of the inverted view are the same vectors, so
         encoding and searching them again would only repeat the first query)."""
-        extraction = self.extractor(image, query=True)
-        views = [extraction]
-        if extraction.inverted is not None and self.config.encoder.uses_sift:
-            views.append(extraction.inverted)
-        return extraction, self.encoder.transform(views)
+        described = []
+        for extraction in self.extractor.extract_many(images, query=True):
+            views = [extraction]
+            if extraction.inverted is not None and self.config.encoder.uses_sift:
+                views.append(extraction.inverted)
+            described.append((extraction, self.encoder.transform(views)))
+        return described
 
     def search(self, vectors: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(vector position, similarity) of the best `k`, best first (`best_positions`)."""
