@@ -58,6 +58,9 @@ class TrainSettings:
     augment: bool = True
     search_trials: int = 0
     search_steps: int = 300
+    #: A model file whose weights (and configuration) a fresh run starts from: a
+    #: fine-tune of the shipped detector on new data instead of a start from ImageNet.
+    init: Path | None = None
 
 
 def load_training_data(settings: TrainSettings, classes) -> tuple[list[Sample], list[Sample]]:
@@ -203,6 +206,10 @@ def train(settings: TrainSettings, config: DetectorConfig, *, resume: bool = Tru
         trainer.restore_optimizer(load_extra_arrays(checkpoint))
         history = metadata["history"]
         log(f"resumed from {checkpoint} at step {history['step']}")
+    elif settings.init is not None:
+        model, _ = load_model(settings.init)
+        trainer = Trainer(model, settings)
+        log(f"starting from the weights of {settings.init}")
     else:
         model = FasterRCNN(config)
         trainer = Trainer(model, settings)

@@ -55,9 +55,12 @@ def detector():
 @click.option("--search", "search_trials", type=click.IntRange(min=0), default=0, show_default=True,
               help="Random-search trials over learning rate and anchor scale before training.")
 @click.option("--search-steps", type=click.IntRange(min=1), default=300, show_default=True)
+@click.option("--init", "init", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Start a fresh run from this model's weights and configuration (a fine-tune, "
+                   "e.g. of the shipped detector) instead of from ImageNet.")
 def train(datasets, out, steps, learning_rate, warmup, val_every, val_images, checkpoint_minutes, seed,
           backbone, short_side, max_side, freeze_blocks, class_map, no_augment, fresh, search_trials,
-          search_steps):
+          search_steps, init):
     """Train on VOC folders, keeping the best weights by validation mAP.
 
     Resumes from OUT/checkpoint.npz unless --fresh. Uses a GPU when TensorFlow sees one.
@@ -71,7 +74,7 @@ def train(datasets, out, steps, learning_rate, warmup, val_every, val_images, ch
                              warmup=warmup, val_every=val_every, val_images=val_images,
                              checkpoint_minutes=checkpoint_minutes, seed=seed,
                              class_map=parse_class_map(class_map), augment=not no_augment,
-                             search_trials=search_trials, search_steps=search_steps)
+                             search_trials=search_trials, search_steps=search_steps, init=init)
     config = DetectorConfig(backbone=backbone, short_side=short_side, max_side=max_side,
                             freeze_blocks=freeze_blocks)
     resume = not fresh

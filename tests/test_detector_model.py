@@ -164,3 +164,19 @@ def test_photo_order_is_a_fresh_permutation_each_epoch():
     assert sorted(first) == sorted(second) == list(range(7))
     assert first != second
     assert first == [photo_index(7, 3, step) for step in range(7)]  # a resumed run sees the same photos
+
+
+def test_a_fresh_run_can_start_from_a_model_file(small_dataset, tiny_file, tmp_path):
+    """`kyb detector train --init MODEL`: the run fine-tunes that model (its weights and
+    configuration), not a new network of the configuration given."""
+    from detector.train import train
+
+    settings = TrainSettings(datasets=[small_dataset], out=tmp_path, steps=1, warmup=0, learning_rate=1e-6,
+                             val_every=1, val_images=1, init=tiny_file)
+    logged = []
+    train(settings, DetectorConfig(), resume=False, log=logged.append)
+    tuned, _ = load_model(tmp_path / "checkpoint.npz")
+    assert tuned.config == TINY and any("starting from the weights" in line for line in logged)
+    start, _ = load_model(tiny_file)
+    for before, after in zip(start.head_model.weights, tuned.head_model.weights, strict=True):
+        np.testing.assert_allclose(after.numpy(), before.numpy(), atol=1e-3)
