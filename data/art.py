@@ -1,24 +1,14 @@
-"""Real photographs and procedural art: the raw material of covers, prints and backgrounds.
+"""Procedural art and textures, with the photo library: the raw material of covers, prints
+and backgrounds.
 
-Real photographs come from packages on every install (scikit-image's and scikit-learn's
-bundled sample photos) plus, when present, photo folders of the machine (for example
-Debian's mate-backgrounds, installed by `scripts/install-assets`) and `$KYB_PHOTO_PATH`.
-Procedural art (clouds, flames, mountains, forests, sunbursts, geometry) fills the gap,
-because a few dozen photographs alone would make every cover look alike.
-
-Real album covers never share artwork, so covers take their photographs from
-`photo_windows`: disjoint squares of the library, each given to at most one cover of a
-dataset (once as it is, once mirrored, which SIFT cannot match to the original). Covers
-beyond the windows get procedural art with sharp detail drawn over it (`cover_artwork`),
-unique by its seed. Scenes, prints and posters still crop photographs freely.
+Photographs come from `data.photo_library` (re-exported here). Procedural art (clouds,
+flames, mountains, forests, sunbursts, geometry) fills the gap, because photographs
+alone would make every cover look alike. Covers beyond the photo windows get procedural
+art with sharp detail drawn over it (`cover_artwork`), unique by its seed. Scenes,
+prints and posters crop photographs freely.
 """
 
 from __future__ import annotations
-
-import functools
-import os
-from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -29,129 +19,21 @@ from data.imaging import (
     hsv_colour,
     random_colour,
     resize_to,
-    to_float,
+)
+from data.photo_library import (  # noqa: F401  (re-exported: the library's old home)
+    SKIMAGE_GREY_PHOTOS,
+    SKIMAGE_PHOTOS,
+    PhotoWindow,
+    photo_crop,
+    photo_library,
+    photo_windows,
+    use_real_photos,
+    window_pixels,
+    without_png_profile,
 )
 
-SYSTEM_PHOTO_DIRS = ("/usr/share/backgrounds/mate/nature", "/usr/share/backgrounds/gnome",
-                     "/usr/share/wallpapers")
-PHOTO_PATH_ENV = "KYB_PHOTO_PATH"
-#: skimage sample images that are colour photographs of real scenes.
-SKIMAGE_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png",
-                  "brick.png", "grass.png", "gravel.png", "hubble_deep_field.jpg", "ihc.png",
-                  "retina.jpg", "color.png")
-SKIMAGE_GREY_PHOTOS = ("camera.png", "moon.png", "page.png", "text.png", "coins.png")
-PHOTO_LONG_SIDE = 1024
-#: A cover window's side: half the photo's short side, but never below this many pixels.
-MIN_WINDOW_SIDE = 192
 COLORMAPS = ("inferno", "magma", "bone", "copper", "gray", "Reds", "Blues", "Purples", "twilight",
              "cividis", "hot", "afmhot", "gist_heat", "ocean", "pink", "winter", "autumn")
-
-
-def _photo_files() -> list[Path]:
-    import skimage
-    import sklearn
-
-    skimage_dir = Path(skimage.__file__).parent / "data"
-    files = [skimage_dir / name for name in SKIMAGE_PHOTOS + SKIMAGE_GREY_PHOTOS]
-    files += sorted((Path(sklearn.__file__).parent / "datasets" / "images").glob("*.jpg"))
-    folders = [p for p in os.environ.get(PHOTO_PATH_ENV, "").split(os.pathsep) if p]
-    for folder in list(SYSTEM_PHOTO_DIRS) + folders:
-        if Path(folder).is_dir():
-            files += sorted(p for p in Path(folder).rglob("*")
-                            if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-    return [p for p in files if p.exists()]
-
-
-def without_png_profile(data: bytes) -> bytes:
-    """PNG `data` without its iCCP chunk (the embedded colour profile).
-
-    scikit-image's page.png carries a malformed one, and libpng then writes a warning to
-    stderr in every process that reads it. OpenCV ignores profiles, so the pixels decoded
-    are the same with or without it.
-    """
-    kept, position = [data[:8]], 8
-    while position + 8 <= len(data):
-        end = position + 12 + int.from_bytes(data[position:position + 4], "big")
-        if data[position + 4:position + 8] != b"iCCP":
-            kept.append(data[position:end])
-        position = end
-    return b"".join(kept)
-
-
-def _load_photo(path: Path) -> np.ndarray | None:
-    """Decode a photo downscaled to PHOTO_LONG_SIDE (huge wallpapers decode at reduced size)."""
-    flags = cv2.IMREAD_COLOR
-    if path.stat().st_size > 4_000_000:
-        flags = cv2.IMREAD_REDUCED_COLOR_4
-    if path.suffix.lower() == ".png":
-        image = cv2.imdecode(np.frombuffer(without_png_profile(path.read_bytes()), np.uint8), flags)
-    else:
-        image = cv2.imread(str(path), flags)
-    if image is None or min(image.shape[:2]) < 64:
-        return None
-    image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    scale = PHOTO_LONG_SIDE / max(image.shape[:2])
-    if scale < 1:
-        image = resize_to(image, int(image.shape[1] * scale), int(image.shape[0] * scale))
-    return to_float(image)
-
-
-@functools.lru_cache(maxsize=1)
-def photo_library() -> tuple[np.ndarray, ...]:
-    """Every usable photograph, decoded once per process, in a fixed order."""
-    photos = (_load_photo(path) for path in _photo_files())
-    return tuple(photo for photo in photos if photo is not None)
-
-
-def photo_crop(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
-    """A random crop of a random photograph, flipped and rescaled to width x height."""
-    library = photo_library()
-    photo = library[rng.integers(len(library))]
-    ph, pw = photo.shape[:2]
-    aspect = width / height
-    crop_w = int(min(pw, ph * aspect) * rng.uniform(0.35, 1.0))
-    crop_h = max(8, int(crop_w / aspect))
-    crop_w = max(8, crop_w)
-    x = int(rng.integers(0, max(1, pw - crop_w + 1)))
-    y = int(rng.integers(0, max(1, ph - crop_h + 1)))
-    crop = photo[y:y + crop_h, x:x + crop_w]
-    if rng.random() < 0.5:
-        crop = crop[:, ::-1]
-    return resize_to(np.ascontiguousarray(crop), width, height)
-
-
-@dataclass(frozen=True)
-class PhotoWindow:
-    """A square of one library photograph, used at most once per dataset."""
-
-    photo: int
-    x: int
-    y: int
-    side: int
-    mirrored: bool
-
-
-@functools.lru_cache(maxsize=1)
-def photo_windows() -> tuple[PhotoWindow, ...]:
-    """Every window of the library: a grid of disjoint squares per photo, each twice
-    (plain and mirrored), in a fixed order."""
-    windows = []
-    for index, photo in enumerate(photo_library()):
-        height, width = photo.shape[:2]
-        side = max(MIN_WINDOW_SIDE, min(height, width) // 2)
-        for y in range(0, height - side + 1, side):
-            for x in range(0, width - side + 1, side):
-                windows += [PhotoWindow(index, x, y, side, mirrored) for mirrored in (False, True)]
-    return tuple(windows)
-
-
-def window_pixels(window: PhotoWindow, size: int) -> np.ndarray:
-    """A window's pixels, mirrored if it says so, rescaled to size x size."""
-    photo = photo_library()[window.photo]
-    crop = photo[window.y:window.y + window.side, window.x:window.x + window.side]
-    if window.mirrored:
-        crop = crop[:, ::-1]
-    return resize_to(np.ascontiguousarray(crop), size, size)
 
 
 def colour_grade(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

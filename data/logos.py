@@ -28,10 +28,16 @@ FONT_SIZE = 140
 
 @dataclass
 class LogoDesign:
-    """Colourless ink of one logo: fill alpha and an optional outline ring (HxW float32)."""
+    """Colourless ink of one logo: fill alpha and an optional outline ring (HxW float32).
+
+    A real design (data/real_logos.py) also keeps its own ink colours (HxWx3) and the
+    colour of the paper it was drawn on, for prints and references in its own colours.
+    """
 
     fill: np.ndarray
     outline: np.ndarray | None
+    colours: np.ndarray | None = None
+    paper: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -268,10 +274,21 @@ def reference_colours(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray,
     return contrasting_colour(rng, background), random_colour(rng), background
 
 
+#: Share of the references of real designs kept in the design's own colours and paper.
+OWN_COLOUR_REFERENCES = 0.25
+
+
 def render_reference(design: LogoDesign, rng: np.random.Generator) -> np.ndarray:
-    """The clean reference image of a logo (float32 RGB): ink on a plain background."""
-    fill_colour, outline_colour, background = reference_colours(rng)
-    ink_rgb, alpha = render_ink(design, fill_colour, outline_colour)
+    """The clean reference image of a logo (float32 RGB): ink on a plain background.
+
+    A real design keeps its own colours in OWN_COLOUR_REFERENCES of its references; the
+    rest, like generated designs, are recoloured (mostly black on white).
+    """
+    if design.colours is not None and rng.random() < OWN_COLOUR_REFERENCES:
+        ink_rgb, alpha, background = design.colours, design.ink, design.paper
+    else:
+        fill_colour, outline_colour, background = reference_colours(rng)
+        ink_rgb, alpha = render_ink(design, fill_colour, outline_colour)
     pad = int(max(design.shape) * rng.uniform(0.03, 0.12))
     canvas = fill((design.shape[0] + 2 * pad, design.shape[1] + 2 * pad), background)
     region = canvas[pad:pad + design.shape[0], pad:pad + design.shape[1]]

@@ -1,10 +1,15 @@
 """`kyb synth`: a synthetic dataset folder of bands, references and real-life photos.
 
 Three stages, each a plain function over plain data:
-1. the catalogue: band and album rows for the known bands and for "unknown" bands,
-   which appear in photos (VOC `band_id` 0) but never among the references;
+1. the catalogue (data/catalogue.py): band and album rows for the known bands and for
+   "unknown" bands, which appear in photos (VOC `band_id` 0) but never among the
+   references, and which bands wear a real logo design (`real_logos`);
 2. the references: a logo per known band and its album covers, drawn in parallel;
-3. the photos: scenes composed from references, camera effects, JPEG, VOC XML.
+3. the photos: scenes (data/scene_table.py; `scenes` picks some) composed from
+   references, camera effects, JPEG, VOC XML.
+
+Real material (`train-real`: photographs, logo designs) is used where it exists; a
+plain clone falls back to the machine's photographs and generated designs.
 
 Every random choice comes from a generator seeded by (seed, stage, index), so the
 output is the same for a seed whatever the number of worker processes. The folder is
@@ -15,7 +20,6 @@ run killed half-way leaves no half-written dataset behind.
 from __future__ import annotations
 
 import functools
-import math
 import multiprocessing
 import os
 import shutil
@@ -28,8 +32,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from data import degrade, names
-from data.art import photo_windows
+from data import degrade
+from data.art import photo_windows, use_real_photos
+from data.catalogue import (  # noqa: F401  (PHOTO_COVER_SHARE, make_catalogue: re-exported)
+    COVER,
+    DESIGN,
+    PHOTO,
+    PHOTO_COVER_SHARE,
+    REFERENCE,
+    SPLIT,
+    Catalogue,
+    make_catalogue,
+    rng_for,
+    unknown_band_count,
+)
 from data.compose import Item
 from data.covers import render_cover
 from data.dataset import (
@@ -42,8 +58,12 @@ from data.dataset import (
 )
 from data.imaging import tight_box, to_float, to_uint8
 from data.logos import design_logo, reference_colours, render_ink, render_reference
+from data.photo_library import real_photo_files
 from data.progress import progress_bar
-from data.scenes import SCENE_ITEMS, SCENE_WEIGHTS, SCENES, background
+from data.real_logos import SPLITS, load_real_design, real_logo_designs
+from data.scene_table import SCENE_ITEMS, SCENES, choose_scene, item_cap
+from data.scenes import background
+from data.train_real import silence_warnings
 from data.voc import VocAnnotation, VocObject, write_voc
 
 #: Phone-photo shapes at the long side the detector works at (larger adds time, not realism).
@@ -53,23 +73,45 @@ MIN_VISIBLE_PIXELS = 60
 #: Objects less visible than this, or smaller than DIFFICULT_SIDE px, are VOC "difficult".
 DIFFICULT_VISIBLE = 0.35
 DIFFICULT_SIDE = 14
-#: Share of covers whose artwork is a photograph, while unused photo windows last.
-PHOTO_COVER_SHARE = 0.65
-# Stage numbers that seed the random generators (see the module docstring).
-CATALOGUE, DESIGN, REFERENCE, COVER, PHOTO, SPLIT, ARTWORK = range(7)
+#: Share of the bands that wear a real logo design, where train-real has them.
+REAL_LOGO_SHARE = 0.4
 
 
 @dataclass(frozen=True)
 class SynthConfig:
-    """Parameters of one generated dataset."""
+    """Parameters of one generated dataset.
+
+    `real_logos`: share of the bands wearing a real logo design (None: REAL_LOGO_SHARE
+    where train-real has logos, else 0; 0 draws every design as before). `real_split`:
+    which real designs ('train', 'validation', 'all'). `real_photos`: add train-real's
+    photographs to the photo library (None: where they exist). `scenes`: the scenes to
+    draw (None: all, by their weights).
+    """
 
     bands: int = 300
     photos: int = 1500
     seed: int = 0
     open_set: float = 0.1
     workers: int = 0  # 0: one per CPU core
+    real_logos: float | None = None
+    real_split: str = "train"
+    real_photos: bool | None = None
+    scenes: tuple[str, ...] | None = None
 
     def __post_init__(self):
+        if self.real_logos is None:
+            object.__setattr__(self, "real_logos", REAL_LOGO_SHARE if real_logo_designs("all") else 0.0)
+        if self.real_photos is None:
+            object.__setattr__(self, "real_photos", bool(real_photo_files()))
+        if self.scenes is not None:
+            object.__setattr__(self, "scenes", tuple(self.scenes))
+            unknown = sorted(set(self.scenes) - set(SCENES))
+            if unknown or not self.scenes:
+                raise ValueError(f"scenes must be among {sorted(SCENES)}, got {list(self.scenes)}")
+        if not 0.0 <= self.real_logos <= 1.0:
+            raise ValueError(f"real_logos must be in [0, 1], got {self.real_logos}")
+        if self.real_split not in SPLITS:
+            raise ValueError(f"real_split must be one of {SPLITS}, got {self.real_split!r}")
         if self.bands < 1:
             raise ValueError(f"bands must be >= 1, got {self.bands}")
         if self.photos < 1:
@@ -81,31 +123,7 @@ class SynthConfig:
 
     @property
     def unknown_bands(self) -> int:
-        return max(3, math.ceil(self.bands * 0.2)) if self.open_set > 0 else 0
-
-
-@dataclass
-class Catalogue:
-    """Band and album rows: known bands first, then the unknown ones."""
-
-    bands: list[dict]
-    albums: list[list[dict]]   # per band index
-    known: int
-    #: per band index and album: its own index into `data.art.photo_windows()`, or None
-    #: for procedural artwork. No two covers share a window.
-    cover_windows: list[list[int | None]]
-
-    def references(self) -> list[dict]:
-        """references.csv rows: a logo per known band, then every known cover."""
-        rows = [{"ref_id": i + 1, "band_id": band["band_id"], "album_id": None, "kind": "logo",
-                 "path": f"references/logos/{band['band_id']}.png"}
-                for i, band in enumerate(self.bands[:self.known])]
-        for albums in self.albums[:self.known]:
-            for album in albums:
-                rows.append({"ref_id": len(rows) + 1, "band_id": album["band_id"],
-                             "album_id": album["album_id"], "kind": "album",
-                             "path": f"references/covers/{album['album_id']}.jpg"})
-        return rows
+        return unknown_band_count(self.bands, self.open_set)
 
 
 @dataclass
@@ -120,55 +138,25 @@ class Summary:
     seconds: float = 0.0
 
 
-def rng_for(seed: int, stage: int, *index: int) -> np.random.Generator:
-    return np.random.default_rng([seed, stage, *index])
-
-
-def make_catalogue(config: SynthConfig) -> Catalogue:
-    rng = rng_for(config.seed, CATALOGUE)
-    total = config.bands + config.unknown_bands
-    band_names = names.unique_names(rng, total)
-    ids = names.band_ids(rng, total)
-    album_ids = iter(rng.choice(np.arange(1000, 1_400_000), size=total * 3, replace=False).tolist())
-    bands, albums = [], []
-    for index, (band_id, name) in enumerate(zip(ids, band_names, strict=True)):
-        band = names.band_record(rng, band_id, name)
-        count = int(rng.choice([0, 1, 2, 3], p=[0.3, 0.4, 0.18, 0.12]))
-        if index >= config.bands:
-            count = max(count, 1)  # unknown bands need covers to appear as open-set albums
-        bands.append(band)
-        albums.append([names.album_record(rng, int(next(album_ids)), band, names.album_title(rng))
-                       for _ in range(count)])
-    return Catalogue(bands, albums, config.bands, _assign_windows(albums, config.seed))
-
-
-def _assign_windows(albums: list[list[dict]], seed: int) -> list[list[int | None]]:
-    """Give PHOTO_COVER_SHARE of the covers, at random, a photo window of their own."""
-    rng = rng_for(seed, ARTWORK)
-    covers = [(band, album) for band, band_albums in enumerate(albums) for album in range(len(band_albums))]
-    photo_covers = int(round(len(covers) * PHOTO_COVER_SHARE))
-    windows = rng.permutation(len(photo_windows()))[:photo_covers].tolist()
-    chosen = rng.permutation(len(covers))[:len(windows)]
-    assigned = [[None] * len(band_albums) for band_albums in albums]
-    for cover, window in zip(chosen.tolist(), windows, strict=True):
-        band, album = covers[cover]
-        assigned[band][album] = int(window)
-    return assigned
-
-
 # Worker state: set once per process by _init_worker, read by the cached asset builders.
 _STATE: dict = {}
 
 
-def _init_worker(catalogue: Catalogue, seed: int, root: str) -> None:
-    _STATE.update(catalogue=catalogue, seed=seed, root=Path(root))
+def _init_worker(catalogue: Catalogue, config: SynthConfig, root: str, main: bool = False) -> None:
+    _STATE.update(catalogue=catalogue, seed=config.seed, root=Path(root), scenes=config.scenes)
+    use_real_photos(config.real_photos)
+    if not main:
+        silence_warnings()
     cv2.setNumThreads(1)
 
 
 @functools.lru_cache(maxsize=4096)
 def _design(index: int):
-    band = _STATE["catalogue"].bands[index]
-    return design_logo(band["name"], rng_for(_STATE["seed"], DESIGN, index))
+    catalogue = _STATE["catalogue"]
+    real = catalogue.real_logo(index)
+    if real is not None:
+        return load_real_design(real)
+    return design_logo(catalogue.bands[index]["name"], rng_for(_STATE["seed"], DESIGN, index))
 
 
 @functools.lru_cache(maxsize=512)
@@ -193,8 +181,11 @@ def _draw_cover(index: int, album: int) -> np.ndarray:
 def _logo_item(index: int) -> Item:
     catalogue = _STATE["catalogue"]
     design = _design(index)
-    fill_colour, outline_colour, _ = reference_colours(rng_for(_STATE["seed"], REFERENCE, index))
-    rgb, alpha = render_ink(design, fill_colour, outline_colour)
+    if design.colours is not None:  # a real design: its own colours, for prints that keep them
+        rgb, alpha = design.colours, design.ink
+    else:
+        fill_colour, outline_colour, _ = reference_colours(rng_for(_STATE["seed"], REFERENCE, index))
+        rgb, alpha = render_ink(design, fill_colour, outline_colour)
     band_id = catalogue.bands[index]["band_id"] if index < catalogue.known else UNKNOWN_BAND_ID
     return Item("logo", band_id, None, rgb, alpha)
 
@@ -246,7 +237,7 @@ def _pick_items(rng: np.random.Generator, scene: str, open_set: float) -> list[I
                 items.append(_album_item(index, int(rng.integers(len(catalogue.albums[index])))))
     if not items:  # every scene shows at least one thing: a logo of a known band
         items.append(_logo_item(int(rng.integers(catalogue.known))))
-    return items[:6]
+    return items[:item_cap(scene)]
 
 
 def _annotation(name: str, photo, width: int, height: int) -> VocAnnotation:
@@ -272,7 +263,7 @@ def render_photo(task: tuple[int, float]) -> tuple[str, list[tuple[str, int]]]:
     root, seed = _STATE["root"], _STATE["seed"]
     rng = rng_for(seed, PHOTO, index)
     width, height = PHOTO_SIZES[rng.integers(len(PHOTO_SIZES))]
-    scene = str(rng.choice(list(SCENE_WEIGHTS), p=list(SCENE_WEIGHTS.values())))
+    scene = choose_scene(rng, _STATE["scenes"])
     items = _pick_items(rng, scene, open_set)
     photo = background(rng, width, height)
     SCENES[scene](photo, items, rng)
@@ -291,7 +282,7 @@ def _run_parallel(function, tasks, workers: int, initargs, description: str):
     """Map `function` over `tasks` in worker processes (or inline for one worker), with a bar."""
     bar = dict(total=len(tasks), desc=description, unit="img")
     if workers <= 1:
-        _init_worker(*initargs)
+        _init_worker(*initargs, main=True)
         return [function(task) for task in progress_bar(tasks, **bar)]
     # Fresh interpreters, not fork: a parent that has used OpenCV (whose worker threads do
     # not survive fork) would leave forked children deadlocked on its thread pool.
@@ -319,9 +310,10 @@ def generate(out: str | Path, config: SynthConfig, force: bool = False) -> Summa
     try:
         for folder in ("references/logos", "references/covers", "photos", "annotations", "splits"):
             (work / folder).mkdir(parents=True)
+        use_real_photos(config.real_photos)
         catalogue = make_catalogue(config)
         workers = config.workers or os.cpu_count() or 1
-        initargs = (catalogue, config.seed, str(work))
+        initargs = (catalogue, config, str(work))
         _run_parallel(render_band_references, list(range(config.bands)), workers, initargs, "references")
         references = catalogue.references()
         results = _run_parallel(render_photo, [(i, config.open_set) for i in range(config.photos)],
