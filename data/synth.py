@@ -64,7 +64,8 @@ from data.real_logos import SPLITS, load_real_design, real_logo_designs
 from data.scene_table import SCENE_ITEMS, SCENES, choose_scene, item_cap
 from data.scenes import background
 from data.train_real import silence_warnings
-from data.voc import VocAnnotation, VocObject, write_voc
+from data.voc import VocAnnotation, VocObject
+from data.voc_write import write_voc
 
 #: Phone-photo shapes at the long side the detector works at (larger adds time, not realism).
 PHOTO_SIZES = ((1024, 768), (768, 1024), (960, 720), (720, 960), (1024, 576), (1024, 1024))

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from data.voc import VocAnnotation, VocObject, write_voc
+from data.voc import VocAnnotation, VocObject
+from data.voc_write import write_voc
 from kyb import quiet
 from kyb.cli import cli
 
