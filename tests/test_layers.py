@@ -1,4 +1,5 @@
-"""The packages' imports point down ARCHITECTURE.md's layers and never up or sideways.
+"""The layout holds: imports point down ARCHITECTURE.md's layers, never up or sideways,
+and no module grows past 400 lines.
 
 Every import statement of every module is read (those inside functions too, which is
 where TensorFlow-heavy imports hide), so a shortcut taken anywhere fails here.
@@ -48,3 +49,11 @@ def test_imports_point_down_the_layers(package):
         if extra:
             wrong[str(path.relative_to(ROOT))] = sorted(extra)
     assert not wrong, f"imports that point up or sideways: {wrong}"
+
+
+def test_no_module_is_over_400_lines():
+    """Small modules with one job each: a module past 400 lines is doing two."""
+    folders = [*ALLOWED, "tests", "benchmarks"]
+    long = {str(path.relative_to(ROOT)): count for folder in folders for path in (ROOT / folder).rglob("*.py")
+            if (count := len(path.read_text(encoding="utf-8").splitlines())) > 400}
+    assert not long, f"modules over 400 lines: {long}"
