@@ -61,8 +61,7 @@ class LazyGroup(click.Group):
 def set_verbosity(ctx, param, verbose: bool) -> None:
     """Runs while the group's options are parsed, before a subcommand's module is imported."""
     ctx.meta[VERBOSE] = verbose
-    if not verbose:
-        quiet.silence()
+    quiet.configure(verbose)
 
 
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})

@@ -2,8 +2,8 @@
 
 Loading TensorFlow prints notices a user can do nothing about (oneDNN, CPU features), and
 its graph optimizer logs "cost estimator" warnings while a model runs. `silence()` turns
-them off for the rest of the process; `kyb --verbose` skips it. It must run before the
-first `import tensorflow`:
+them off for the rest of the process and the worker processes it starts; `kyb --verbose`
+skips it. It must run before the first `import tensorflow`:
 
 - TensorFlow's C++ logging reads TF_CPP_MIN_LOG_LEVEL once, when the library loads;
   level 2 hides info and warnings and keeps errors.
@@ -12,6 +12,9 @@ first `import tensorflow`:
   not such a notice is written back afterwards, so a real error still shows.
 - TensorFlow's, Keras' and absl's Python loggers keep errors only, and warnings raised
   inside those libraries are ignored. Warnings of our own code still show.
+- It sets KYB_QUIET=1, and a worker process started with multiprocessing's spawn
+  silences itself when it sees it: spawn runs the `kyb` script again, which imports this
+  module. (`python -m kyb` is not run again in workers, so its workers are not covered.)
 """
 
 from __future__ import annotations
@@ -20,12 +23,15 @@ import contextlib
 import importlib.abc
 import importlib.util
 import logging
+import multiprocessing
 import os
 import re
 import sys
 import tempfile
 import warnings
 
+#: Set while a command is quiet, for its worker processes.
+QUIET_ENV = "KYB_QUIET"
 #: TensorFlow's C++ log level: 1 hides info, 2 also warnings, 3 would hide errors too.
 TF_LOG_LEVEL_ENV = "TF_CPP_MIN_LOG_LEVEL"
 TF_LOG_LEVEL = "2"
@@ -38,8 +44,17 @@ NOISE = re.compile(r"[IW]\d{4} \d\d:\d\d:[\d.]+ +\d+ [\w.]+:\d+\]"
 NOISY_MODULES = r"(tensorflow|keras|tf_keras|absl)(\.|$)"
 
 
+def configure(verbose: bool) -> None:
+    """Silence TensorFlow and absl unless `verbose` (then worker processes are not silenced either)."""
+    if verbose:
+        os.environ.pop(QUIET_ENV, None)
+    else:
+        silence()
+
+
 def silence() -> None:
     """Silence TensorFlow and absl for this process and the processes it starts."""
+    os.environ[QUIET_ENV] = "1"
     os.environ.setdefault(TF_LOG_LEVEL_ENV, TF_LOG_LEVEL)
     warnings.filterwarnings("ignore", module=NOISY_MODULES)
     for name in ("tensorflow", "keras"):
@@ -103,3 +118,14 @@ class _QuietLoader(importlib.abc.Loader):
         module.__loader__ = module.__spec__.loader = self.loader
         with filtered_stderr():
             self.loader.exec_module(module)
+
+
+def _in_worker_process() -> bool:
+    """Whether this is a process that multiprocessing started. While spawn prepares one (and
+    runs the `kyb` script that imports this module) only the process name says so."""
+    return (multiprocessing.parent_process() is not None
+            or multiprocessing.current_process().name != "MainProcess")
+
+
+if os.environ.get(QUIET_ENV) == "1" and _in_worker_process():
+    silence()

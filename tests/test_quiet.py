@@ -27,36 +27,59 @@ NOTICES = (
     "I0000 00:00:1796401869.553638   11621 port.cc:153] oneDNN custom operations are on.\n"
     "W0000 00:00:1796401948.340454   11958 op_level_cost_estimator.cc:699] Error in PredictCost()\n"
 )
+KEPT = "E0000 00:00:17.5 1 loader.cc:12] a real error\nUserWarning: one of ours\n"
 
 
 def test_filtered_stderr_drops_the_notices_and_keeps_everything_else(capfd):
     with quiet.filtered_stderr():
         os.write(2, NOTICES.encode())
-        os.write(2, b"E0000 00:00:17.5 1 loader.cc:12] a real error\nUserWarning: one of ours\n")
-    assert capfd.readouterr().err == "E0000 00:00:17.5 1 loader.cc:12] a real error\nUserWarning: one of ours\n"
+        os.write(2, KEPT.encode())
+    assert capfd.readouterr().err == KEPT
 
 
 @pytest.fixture
 def clean_process(monkeypatch):
     """Whatever `kyb` sets up is undone after the test."""
-    monkeypatch.delenv(quiet.TF_LOG_LEVEL_ENV, raising=False)
+    for name in (quiet.TF_LOG_LEVEL_ENV, quiet.QUIET_ENV):
+        monkeypatch.setenv(name, "")  # so that the test's end restores it, whatever kyb sets
+        monkeypatch.delenv(name)
     monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
 
 
 def test_verbose_leaves_tensorflow_logging_alone(clean_process):
     assert CliRunner().invoke(cli, ["--verbose", "db", "--help"]).exit_code == 0
-    assert quiet.TF_LOG_LEVEL_ENV not in os.environ
+    assert quiet.TF_LOG_LEVEL_ENV not in os.environ and quiet.QUIET_ENV not in os.environ
     assert CliRunner().invoke(cli, ["db", "--help"]).exit_code == 0
     assert os.environ[quiet.TF_LOG_LEVEL_ENV] == quiet.TF_LOG_LEVEL
+    assert CliRunner().invoke(cli, ["--verbose", "db", "--help"]).exit_code == 0
+    assert quiet.QUIET_ENV not in os.environ  # its worker processes are not silenced
 
 
-def test_verbose_shows_the_traceback_behind_an_error(clean_process):
-    command = ["db", "stats", "--database", "no-such-scheme"]
-    quiet_run = CliRunner().invoke(cli, command)
-    assert quiet_run.exit_code == 1 and "Traceback" not in quiet_run.output
-    verbose_run = CliRunner().invoke(cli, ["-v", *command])
-    assert verbose_run.exit_code == 1 and "Traceback" in verbose_run.output
-    assert verbose_run.output.strip().splitlines()[-1] == quiet_run.output.strip()
+#: A worker script like the `kyb` console script: it imports kyb.cli, then runs a pool whose
+#: task (a builtin, so that unpickling it imports nothing of ours) says whether TensorFlow
+#: would be imported quietly in the worker.
+WORKER_SCRIPT = """
+import multiprocessing, sys
+from kyb.cli import main
+from kyb import quiet
+
+SILENCED = "any(type(finder).__name__ == '_QuietImport' for finder in __import__('sys').meta_path)"
+if __name__ == "__main__":
+    quiet.configure(verbose=sys.argv[1] == "verbose")
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        print(pool.apply(eval, (SILENCED,)))
+"""
+
+
+def test_worker_processes_of_a_quiet_command_are_quiet_too(tmp_path):
+    script = tmp_path / "kyb_like"
+    script.write_text(WORKER_SCRIPT)
+    env = {key: value for key, value in os.environ.items() if key != quiet.QUIET_ENV}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    for mode, expected in (("quiet", "True"), ("verbose", "False")):
+        result = subprocess.run([sys.executable, str(script), mode], env=env, capture_output=True, text=True,
+                                timeout=120)
+        assert result.stdout.strip() == expected, result.stderr
 
 
 @pytest.mark.slow
