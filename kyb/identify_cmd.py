@@ -80,7 +80,9 @@ def identify(photos, index_path, model_path, as_json, annotate_dir, top_k, url):
     try:
         pipeline = Pipeline.load(index_path, model_path, database_url=url,
                                  config=PipelineConfig(top_k=top_k))
-    except (BundleError, StoreError, OSError, ValueError) as exc:
+    except StoreError as exc:
+        raise click.ClickException(f"{exc}, or name another with --database URL") from exc
+    except (BundleError, OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     outcomes, failed = [], 0
     try:

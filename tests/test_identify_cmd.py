@@ -75,3 +75,15 @@ def test_an_unusable_index_is_one_clear_error(setup, tmp_path, monkeypatch):
                                             "--model", str(setup["model"])])
     assert outcome.exit_code != 0
     assert "Error:" in outcome.output and "Traceback" not in outcome.output
+
+
+def test_the_database_option_wins_and_a_database_without_bands_says_so(setup, tmp_path, monkeypatch):
+    monkeypatch.setenv("KYB_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    common = [str(setup["photo"]), "--index", str(setup["bundle"]), "--model", str(setup["model"])]
+    outcome = CliRunner().invoke(identify, common)
+    assert outcome.exit_code == 1 and "Traceback" not in outcome.output
+    lines = outcome.output.strip().splitlines()
+    assert len(lines) == 1 and "no Know Your Bands schema" in lines[0] and "--database" in lines[0]
+    outcome = CliRunner().invoke(identify, [*common, "--database", setup["database"]])
+    assert outcome.exit_code == 0, outcome.output
+    assert outcome.output.startswith(f"{setup['photo']}: ")
