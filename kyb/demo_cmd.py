@@ -46,7 +46,7 @@ def build_demo_index(dataset, out: Path):
     detector, and the val split of so small a dataset holds too few crops of unknown
     bands to place a threshold (a kind left uncalibrated answers ``match`` to anything).
     """
-    from matching.evaluate import calibrate
+    from matching.calibration import calibrate
     from matching.index import RetrievalIndex
 
     index = RetrievalIndex.build(dataset.references, dataset.root, "default")
@@ -58,11 +58,11 @@ def build_demo_index(dataset, out: Path):
 def truth_for(box, objects, band_names: dict[int, str]) -> str:
     """The annotated band of the object `box` covers best (IoU >= 0.5), for the table."""
     from data.dataset import UNKNOWN_BAND_ID
-    from retrieval.pipeline import box_overlaps
+    from data.boxes import box_iou
 
     if not objects:
         return "(nothing there)"
-    overlaps = box_overlaps([box], [obj.box for obj in objects])[0]
+    overlaps = box_iou([box], [obj.box for obj in objects])[0]
     best = int(overlaps.argmax())
     if overlaps[best] < 0.5:
         return "(nothing there)"
@@ -87,7 +87,7 @@ def demo(out, bands, photos, count, model_path, seed):
     from data.preview import contact_sheet
     from data.synth import SynthConfig, generate
     from data.voc import read_voc
-    from matching.crops import read_image
+    from data.image_io import read_image
     from retrieval.annotate import write_annotated
     from retrieval.importers import import_dataset
     from retrieval.pipeline import Pipeline, load_detector
