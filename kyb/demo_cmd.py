@@ -57,8 +57,8 @@ def build_demo_index(dataset, out: Path):
 
 def truth_for(box, objects, band_names: dict[int, str]) -> str:
     """The annotated band of the object `box` covers best (IoU >= 0.5), for the table."""
-    from data.dataset import UNKNOWN_BAND_ID
     from data.boxes import box_iou
+    from data.dataset import UNKNOWN_BAND_ID
 
     if not objects:
         return "(nothing there)"
@@ -84,10 +84,10 @@ def demo(out, bands, photos, count, model_path, seed):
     """Generate a small synthetic band database, index it, and identify a few of its photos."""
     from data.check import check_dataset
     from data.dataset import load_dataset
+    from data.image_io import read_image
     from data.preview import contact_sheet
     from data.synth import SynthConfig, generate
     from data.voc import read_voc
-    from data.image_io import read_image
     from retrieval.annotate import write_annotated
     from retrieval.importers import import_dataset
     from retrieval.pipeline import Pipeline, load_detector

@@ -29,9 +29,9 @@ from kyb.detector_cmd import parse_class_map
 def eval_detector(dataset, model_path, split, iou_threshold, class_map, limit, json_path, pr_plot):
     """Per-class AP and mAP (VOC2007 11-point and VOC2010+ all-point), difficult objects
     ignored, with inference latency p50/p95 per photo."""
-    from detector import evaluate
     from data.image_io import read_image
     from data.progress import progress_bar
+    from detector import evaluate
     from detector.data import load_samples
     from detector.inference import Detector
     from detector.io import ModelFileError

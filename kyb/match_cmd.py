@@ -18,8 +18,8 @@ import click
 def match(crop, root, kind, top_k, as_json):
     """Rank the indexed bands for a cropped logo or cover, answering 'unknown' when the band
     is probably not in the index."""
-    from matching.bundle import BundleError
     from data.image_io import read_image
+    from matching.bundle import BundleError
     from matching.index import RetrievalIndex
 
     try:
