@@ -75,7 +75,7 @@ def plot_accuracy(top1: dict, pr: dict, out: Path) -> None:
     for k, preset in enumerate(presets):
         xs = [i + (k - (len(presets) - 1) / 2) * width for i in range(len(sets))]
         values = [s["values"].get(preset) for s in sets]
-        bars = left.bar([x for x, v in zip(xs, values) if v is not None],
+        bars = left.bar([x for x, v in zip(xs, values, strict=True) if v is not None],
                         [v for v in values if v is not None], width,
                         label=preset, color=PRESET_COLOURS.get(preset))
         left.bar_label(bars, fmt="%.3f", fontsize=6.5, padding=1)
