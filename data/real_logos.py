@@ -31,6 +31,9 @@ SPLITS = ("train", "validation", "all")
 VALIDATION_PERCENT = 15
 #: Ink weaker than this (a colour close to the paper) counts as paper.
 INK_FLOOR = 0.08
+#: Ink at least this far from the paper is full ink: a logo's second, dimmer colour (grey
+#: beside white on black) is part of its shape, and prints solid when recoloured.
+INK_FULL = 0.5
 #: Margin around the trimmed ink, as a share of the design's long side.
 MARGIN = 0.06
 
@@ -97,7 +100,7 @@ def design_from_image(image: np.ndarray) -> LogoDesign:
     border = np.concatenate([rgb[:edge].reshape(-1, 3), rgb[-edge:].reshape(-1, 3),
                              rgb[:, :edge].reshape(-1, 3), rgb[:, -edge:].reshape(-1, 3)])
     paper = np.median(border, axis=0).astype(np.float32)
-    alpha = np.clip((ink_mask(rgb) - INK_FLOOR) / (1 - INK_FLOOR), 0, 1)
+    alpha = np.clip((ink_mask(rgb) - INK_FLOOR) / (INK_FULL - INK_FLOOR), 0, 1)
     colours = paper + (rgb - paper) / np.maximum(alpha, 0.05)[..., None]
     strong = alpha > 0.5
     mean_ink = colours[strong].mean(axis=0) if strong.any() else 1 - paper

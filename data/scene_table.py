@@ -9,15 +9,25 @@ from __future__ import annotations
 import numpy as np
 
 from data import scenes
+from data.flyer import flyer
+from data.merch import merch
+from data.tee import tee
+from data.vest import vest
 
-SCENES = dict(scenes.SCENES)
+SCENES = {**scenes.SCENES, "vest": vest, "tee": tee, "flyer": flyer, "merch": merch}
 #: (kind of item, min, max) per scene: how many of each it takes.
-SCENE_ITEMS = dict(scenes.SCENE_ITEMS)
-#: How often each scene is drawn, relative to the others chosen.
-SCENE_WEIGHTS = dict(scenes.SCENE_WEIGHTS)
+SCENE_ITEMS = {
+    **scenes.SCENE_ITEMS,
+    "vest": (("logo", 12, 30), ("album", 0, 8)),
+    "tee": (("logo", 1, 1), ("album", 0, 1)),
+    "flyer": (("logo", 2, 6),),
+    "merch": (("logo", 3, 7), ("album", 1, 5)),
+}
+#: How often each scene is drawn, relative to the others chosen: the classic five sum to 1.
+SCENE_WEIGHTS = {**scenes.SCENE_WEIGHTS, "vest": 0.15, "tee": 0.1, "flyer": 0.1, "merch": 0.08}
 #: At most this many items a photo, unless the scene says otherwise.
 DEFAULT_CAP = 6
-SCENE_CAPS: dict[str, int] = {}
+SCENE_CAPS: dict[str, int] = {"vest": 40, "merch": 12}
 
 
 def item_cap(scene: str) -> int:

@@ -35,11 +35,11 @@ DISTRACTOR_WORDS = ("SALE", "OPEN", "COFFEE", "TICKETS", "Exit", "50% OFF", "Vin
                     "Books", "Fresh", "Menu", "Jazz", "Cash only", "Pop")
 
 
-def _colour(values) -> np.ndarray:
+def as_colour(values) -> np.ndarray:
     return np.array(values, np.float32)
 
 
-def _logo_patch(item: Item, width: int, rng: np.random.Generator,
+def logo_patch(item: Item, width: int, rng: np.random.Generator,
                 background: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The logo as printed: resized ink in a print colour that contrasts with `background`."""
     scale = width / item.alpha.shape[1]
@@ -57,20 +57,20 @@ def _logo_patch(item: Item, width: int, rng: np.random.Generator,
     return rgb, alpha
 
 
-def _logo_region(alpha: np.ndarray) -> np.ndarray:
+def logo_region(alpha: np.ndarray) -> np.ndarray:
     """A logo's object region: the rectangle around its ink."""
     return region_rect(alpha.shape, tight_box(alpha, 0.3) or (0, 0, 0, 0))
 
 
-def _cover_patch(item: Item, width: int) -> tuple[np.ndarray, np.ndarray]:
+def cover_patch(item: Item, width: int) -> tuple[np.ndarray, np.ndarray]:
     return resize_to(item.image, width, width), np.ones((width, width), np.float32)
 
 
-def _opaque_sheet(rgb: np.ndarray) -> Sheet:
+def opaque_sheet(rgb: np.ndarray) -> Sheet:
     return Sheet(rgb, np.ones(rgb.shape[:2], np.float32))
 
 
-def _shirt_outline(width: int, height: int) -> np.ndarray:
+def shirt_outline(width: int, height: int) -> np.ndarray:
     """A T-shirt silhouette (body, sleeves, neckline) as an alpha mask."""
     w, h = width, height
     points = np.array([[0.32, 0.02], [0.42, 0.06], [0.58, 0.06], [0.68, 0.02], [0.98, 0.16],
@@ -82,7 +82,7 @@ def _shirt_outline(width: int, height: int) -> np.ndarray:
     return mask
 
 
-def _distractors(photo: Photo, rng: np.random.Generator) -> None:
+def distractors(photo: Photo, rng: np.random.Generator) -> None:
     """Unannotated clutter: signs and words in plain faces, stickers and shapes."""
     width, height = photo.size
     image = Image.fromarray(to_uint8(photo.rgb))
@@ -106,11 +106,11 @@ def background(rng: np.random.Generator, width: int, height: int) -> Photo:
     rgb = photo_crop(rng, width, height) if rng.random() < 0.7 else wall_texture(rng, width, height)
     rgb = cv2.GaussianBlur(rgb, (0, 0), rng.uniform(0.5, 3.0))
     photo = Photo(np.ascontiguousarray(rgb, dtype=np.float32))
-    _distractors(photo, rng)
+    distractors(photo, rng)
     return photo
 
 
-def _target_width(photo: Photo, rng: np.random.Generator, area_range, aspect: float) -> float:
+def target_width(photo: Photo, rng: np.random.Generator, area_range, aspect: float) -> float:
     """A sheet width that makes an object of this aspect cover a fraction of the photo area.
 
     Item size, as in detection benchmarks, is sqrt(box area / photo area); the dataset
@@ -124,14 +124,14 @@ def _target_width(photo: Photo, rng: np.random.Generator, area_range, aspect: fl
 def shirt(photo: Photo, items: list[Item], rng: np.random.Generator) -> None:
     """A band shirt: the logo on the chest, maybe over artwork or above the cover art."""
     size = 720
-    colour = _colour(SHIRT_COLOURS[rng.integers(len(SHIRT_COLOURS))])
-    sheet = Sheet(fabric_texture(rng, size, size, colour), _shirt_outline(size, size))
+    colour = as_colour(SHIRT_COLOURS[rng.integers(len(SHIRT_COLOURS))])
+    sheet = Sheet(fabric_texture(rng, size, size, colour), shirt_outline(size, size))
     logo = next((item for item in items if item.kind == "logo"), None)
     cover = next((item for item in items if item.kind == "album"), None)
     y = int(size * 0.2)
     if logo is not None:
         logo_width = int(size * rng.uniform(0.4, 0.56))
-        rgb, alpha = _logo_patch(logo, logo_width, rng, colour)
+        rgb, alpha = logo_patch(logo, logo_width, rng, colour)
         x = (size - logo_width) // 2
         if cover is None and rng.random() < 0.5:  # artwork behind the logo
             art_h = int(alpha.shape[0] * rng.uniform(1.5, 2.5))
@@ -139,24 +139,38 @@ def shirt(photo: Photo, items: list[Item], rng: np.random.Generator) -> None:
             fade = np.minimum(1.0, np.linspace(0, 3, art_h)[:, None] * np.linspace(0, 3, logo_width)[None])
             fade = np.minimum(fade, fade[::-1, ::-1])
             paste(sheet, art, (fade * rng.uniform(0.7, 1.0)).astype(np.float32), x, y)
-        paste(sheet, rgb, alpha, x, y, logo, _logo_region(alpha))
+        paste(sheet, rgb, alpha, x, y, logo, logo_region(alpha))
         y += alpha.shape[0] + int(size * 0.03)
     if cover is not None:
-        cover_width = int(size * rng.uniform(0.36, 0.5))
-        rgb, alpha = _cover_patch(cover, cover_width)
-        paste(sheet, rgb, alpha, (size - cover_width) // 2, min(y, int(size * 0.95) - cover_width), cover)
+        print_cover(sheet, cover, y, rng)
+    lay_shirt(photo, sheet, rng)
+
+
+def print_cover(sheet: Sheet, cover: Item, y: int, rng: np.random.Generator, share=(0.36, 0.5),
+                bottom: float = 0.95) -> None:
+    """A cover printed centred on a square shirt sheet, from `y` down (above `bottom`)."""
+    size = sheet.alpha.shape[1]
+    cover_width = int(size * rng.uniform(*share))
+    rgb, alpha = cover_patch(cover, cover_width)
+    paste(sheet, rgb, alpha, (size - cover_width) // 2, min(y, int(size * bottom) - cover_width), cover)
+
+
+def lay_shirt(photo: Photo, sheet: Sheet, rng: np.random.Generator, scale=(0.8, 1.2), across=(0.35, 0.65),
+              down=(0.4, 0.65)) -> None:
+    """A square shirt sheet folded a little and laid in the photo, `scale` x its short side."""
+    size = sheet.alpha.shape[1]
     sheet = cloth_warp(sheet, rng, rng.uniform(0.005, 0.02))
     width, height = photo.size
-    shirt_width = min(width, height) * rng.uniform(0.8, 1.2)
-    centre = (width * rng.uniform(0.35, 0.65), height * rng.uniform(0.4, 0.65))
+    shirt_width = min(width, height) * rng.uniform(*scale)
+    centre = (width * rng.uniform(*across), height * rng.uniform(*down))
     place(photo, sheet, homography((size, size), centre, shirt_width, rng.normal(0, 6), 0.05, rng))
 
 
 def jacket(photo: Photo, items: list[Item], rng: np.random.Generator) -> None:
     """A denim or leather jacket back with sewn-on patches, one item each."""
     width, height = 800, 880
-    colour = hsv_colour(0.6, 0.5, 0.45) if rng.random() < 0.5 else _colour((0.06, 0.05, 0.05))
-    sheet = _opaque_sheet(fabric_texture(rng, width, height, colour))
+    colour = hsv_colour(0.6, 0.5, 0.45) if rng.random() < 0.5 else as_colour((0.06, 0.05, 0.05))
+    sheet = opaque_sheet(fabric_texture(rng, width, height, colour))
     for x in (int(width * 0.33), int(width * 0.67)):  # seams
         cv2.line(sheet.rgb, (x, 0), (x, height), tuple(float(c) * 0.7 for c in colour), 4)
     columns = 2 if len(items) > 2 else 1
@@ -165,15 +179,15 @@ def jacket(photo: Photo, items: list[Item], rng: np.random.Generator) -> None:
     for index, item in enumerate(items):
         row, column = divmod(index, columns)
         patch_w = int(min(cell_w * rng.uniform(0.6, 0.85), width * 0.45))
-        patch_colour = _colour((0.02, 0.02, 0.02)) if rng.random() < 0.6 else hsv_colour(
+        patch_colour = as_colour((0.02, 0.02, 0.02)) if rng.random() < 0.6 else hsv_colour(
             rng.random(), rng.uniform(0, 0.6), rng.uniform(0.1, 0.9))
         if item.kind == "album":
-            rgb, alpha = _cover_patch(item, patch_w)
+            rgb, alpha = cover_patch(item, patch_w)
             patch_h = patch_w
             region = None
         else:
             inner = int(patch_w * 0.85)
-            ink_rgb, ink_alpha = _logo_patch(item, inner, rng, patch_colour)
+            ink_rgb, ink_alpha = logo_patch(item, inner, rng, patch_colour)
             patch_h = min(int(cell_h * 0.9), ink_alpha.shape[0] + int(patch_w * 0.15))
             rgb = fill((patch_h, patch_w), patch_colour)
             alpha = np.ones((patch_h, patch_w), np.float32)
@@ -182,7 +196,7 @@ def jacket(photo: Photo, items: list[Item], rng: np.random.Generator) -> None:
             rgb[oy:oy + ink_alpha.shape[0], ox:ox + inner] = blend(
                 rgb[oy:oy + ink_alpha.shape[0], ox:ox + inner], ink_rgb[:ink_alpha.shape[0]], ink_alpha)
             region = np.zeros((patch_h, patch_w), np.float32)
-            region[oy:oy + ink_alpha.shape[0], ox:ox + inner] = _logo_region(ink_alpha)
+            region[oy:oy + ink_alpha.shape[0], ox:ox + inner] = logo_region(ink_alpha)
         border = max(3, patch_w // 40)  # an embroidered edge
         edge = tuple(float(c) for c in contrasting_colour(rng, patch_colour))
         cv2.rectangle(rgb, (0, 0), (patch_w - 1, patch_h - 1), edge, border)
@@ -203,20 +217,20 @@ def posters(photo: Photo, items: list[Item], rng: np.random.Generator) -> None:
     slots = np.linspace(0, width, len(items) + 1)
     for index, item in enumerate(items):
         if item.kind == "album":
-            rgb, alpha = _cover_patch(item, 600)
-            sheet = _opaque_sheet(rgb.copy())
+            rgb, alpha = cover_patch(item, 600)
+            sheet = opaque_sheet(rgb.copy())
             sheet.regions.append((item, np.ones(alpha.shape, np.float32)))
         else:
             poster_w, poster_h = 600, int(600 * rng.uniform(1.2, 1.5))
-            sheet = _opaque_sheet(artwork(rng, poster_w, poster_h))
+            sheet = opaque_sheet(artwork(rng, poster_w, poster_h))
             logo_w = int(poster_w * rng.uniform(0.6, 0.9))
             under = sheet.rgb[: poster_h // 4].reshape(-1, 3).mean(axis=0)
-            rgb, alpha = _logo_patch(item, logo_w, rng, under)
+            rgb, alpha = logo_patch(item, logo_w, rng, under)
             paste(sheet, rgb, alpha, (poster_w - logo_w) // 2, int(poster_h * 0.05), item,
-                  _logo_region(alpha))
+                  logo_region(alpha))
         sheet = cloth_warp(sheet, rng, rng.uniform(0.0, 0.006))
         slot_w = slots[index + 1] - slots[index]
-        target = min(slot_w * 0.95, _target_width(photo, rng, (0.08, 0.22), 0.8))
+        target = min(slot_w * 0.95, target_width(photo, rng, (0.08, 0.22), 0.8))
         centre = ((slots[index] + slots[index + 1]) / 2, height * rng.uniform(0.35, 0.65))
         sheet_size = (sheet.alpha.shape[1], sheet.alpha.shape[0])
         place(photo, sheet, homography(sheet_size, centre, target, rng.normal(0, 4), 0.08, rng))
@@ -248,16 +262,16 @@ def in_hand(photo: Photo, items: list[Item], rng: np.random.Generator) -> None:
     width, height = photo.size
     for item in items:
         if item.kind == "album":
-            rgb, _ = _cover_patch(item, 600)
-            sheet = _opaque_sheet(rgb.copy())
+            rgb, _ = cover_patch(item, 600)
+            sheet = opaque_sheet(rgb.copy())
             sheet.regions.append((item, np.ones((600, 600), np.float32)))
         else:
-            paper = _colour((0.95, 0.95, 0.92)) if rng.random() < 0.5 else _colour((0.05, 0.05, 0.05))
-            rgb, alpha = _logo_patch(item, 560, rng, paper)
-            sheet = _opaque_sheet(fill((alpha.shape[0] + 40, 600), paper))
-            paste(sheet, rgb, alpha, 20, 20, item, _logo_region(alpha))
+            paper = as_colour((0.95, 0.95, 0.92)) if rng.random() < 0.5 else as_colour((0.05, 0.05, 0.05))
+            rgb, alpha = logo_patch(item, 560, rng, paper)
+            sheet = opaque_sheet(fill((alpha.shape[0] + 40, 600), paper))
+            paste(sheet, rgb, alpha, 20, 20, item, logo_region(alpha))
         sheet_size = (sheet.alpha.shape[1], sheet.alpha.shape[0])
-        target = _target_width(photo, rng, (0.1, 0.22), sheet_size[0] / sheet_size[1])
+        target = target_width(photo, rng, (0.1, 0.22), sheet_size[0] / sheet_size[1])
         target = min(target, width * 0.9)
         centre = (width * rng.uniform(0.3, 0.7), height * rng.uniform(0.3, 0.7))
         matrix = homography(sheet_size, centre, target, rng.normal(0, 15), 0.12, rng)
@@ -279,14 +293,14 @@ def shelf(photo: Photo, items: list[Item], rng: np.random.Generator) -> None:
     for index, item in enumerate(items):
         size = int(cover_w * rng.uniform(0.85, 1.0))
         x = index * cover_w * 0.8 + rng.normal(0, cover_w * 0.04)
-        rgb, alpha = _cover_patch(item, 600) if item.kind == "album" else (None, None)
+        rgb, alpha = cover_patch(item, 600) if item.kind == "album" else (None, None)
         if rgb is None:
-            rgb = fill((600, 600), _colour((0.04, 0.04, 0.04)))
-            ink_rgb, ink_alpha = _logo_patch(item, 520, rng, rgb[0, 0])
-            sheet = _opaque_sheet(rgb)
-            paste(sheet, ink_rgb, ink_alpha, 40, 40, item, _logo_region(ink_alpha))
+            rgb = fill((600, 600), as_colour((0.04, 0.04, 0.04)))
+            ink_rgb, ink_alpha = logo_patch(item, 520, rng, rgb[0, 0])
+            sheet = opaque_sheet(rgb)
+            paste(sheet, ink_rgb, ink_alpha, 40, 40, item, logo_region(ink_alpha))
         else:
-            sheet = _opaque_sheet(rgb.copy())
+            sheet = opaque_sheet(rgb.copy())
             sheet.regions.append((item, np.ones((600, 600), np.float32)))
         local = np.array([[size / 600, 0, x], [0, size / 600, y + rng.normal(0, size * 0.03)],
                           [0, 0, 1]], np.float64)

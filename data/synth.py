@@ -146,6 +146,8 @@ _STATE: dict = {}
 def _init_worker(catalogue: Catalogue, config: SynthConfig, root: str, main: bool = False) -> None:
     _STATE.update(catalogue=catalogue, seed=config.seed, root=Path(root), scenes=config.scenes)
     use_real_photos(config.real_photos)
+    _design.cache_clear()  # per dataset: a second run in one process must not reuse the first's
+    _cover.cache_clear()
     if not main:
         silence_warnings()
     cv2.setNumThreads(1)

@@ -41,16 +41,28 @@ def print_check(report) -> None:
               help="Share of photo items showing bands that are not in the references (band_id 0).")
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
               help="Worker processes; 0 means one per CPU core.")
+@click.option("--scenes", default=None, metavar="NAME,...",
+              help="Draw only these scenes (comma-separated), e.g. vest for a patch-jacket test set. "
+                   "Default: every scene, by its weight.")
+@click.option("--real-logos", type=click.FloatRange(0, 1), default=None,
+              help="Share of bands wearing a real logo design from train-real "
+                   "[default: 0.4 where train-real has logos, else 0].")
+@click.option("--real-split", type=click.Choice(["train", "validation", "all"]), default="train",
+              show_default=True, help="Which real logo designs the bands may wear.")
+@click.option("--real-photos/--no-real-photos", default=None,
+              help="Add train-real's photographs to the photo library [default: where they exist].")
 @click.option("--force", is_flag=True, help="Replace --out if it already holds a dataset.")
 @click.option("--check", "check_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Validate this dataset folder against the contract instead of generating.")
 @click.option("--preview", nargs=2, type=click.Path(path_type=Path), metavar="DIR OUT.png",
               help="Write a contact sheet of DIR's photos with their boxes instead of generating.")
-def synth(out, bands, photos, seed, open_set, workers, force, check_dir, preview):
+def synth(out, bands, photos, seed, open_set, workers, scenes, real_logos, real_split, real_photos, force,
+          check_dir, preview):
     """Generate a synthetic dataset of bands, references and annotated real-life photos.
 
     The folder follows the dataset contract of ARCHITECTURE.md (bands.csv, references.csv,
-    references/, photos/, annotations/ in Pascal VOC, splits/).
+    references/, photos/, annotations/ in Pascal VOC, splits/). Real photographs and logo
+    designs are read from ../shared/train-real (or $KYB_TRAIN_REAL_DIR) where it exists.
     """
     from data.check import check_dataset
 
@@ -71,9 +83,15 @@ def synth(out, bands, photos, seed, open_set, workers, force, check_dir, preview
 
     from data.synth import SynthConfig, generate
 
+    chosen = tuple(name.strip() for name in scenes.split(",") if name.strip()) if scenes else None
     try:
-        summary = generate(out, SynthConfig(bands=bands, photos=photos, seed=seed, open_set=open_set,
-                                            workers=workers), force=force)
+        config = SynthConfig(bands=bands, photos=photos, seed=seed, open_set=open_set, workers=workers,
+                             scenes=chosen, real_logos=real_logos, real_split=real_split,
+                             real_photos=real_photos)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    try:
+        summary = generate(out, config, force=force)
     except FileExistsError as exc:
         raise click.ClickException(str(exc)) from exc
     print_summary(summary)

@@ -42,10 +42,10 @@ def test_small_dataset_follows_the_contract(small_dataset):
     assert (small_dataset / "albums.csv").exists()
 
 
-def test_every_photo_has_one_to_six_items_inside_the_image(small_dataset):
+def test_every_photo_has_one_to_forty_items_inside_the_image(small_dataset):
     kinds = set()
     for annotation, objects in _objects(small_dataset):
-        assert 1 <= len(objects) <= 6
+        assert 1 <= len(objects) <= 40  # a battle vest carries up to 40, other scenes up to 12
         for obj in objects:
             x1, y1, x2, y2 = obj.box
             assert 0 <= x1 < x2 <= annotation.width and 0 <= y1 < y2 <= annotation.height
