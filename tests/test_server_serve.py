@@ -59,7 +59,7 @@ def serve(*args: str):
 
 
 def one_error_line(result) -> str:
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output  # kyb/cli.py: a clean stop exits 2
     assert "Traceback" not in result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
