@@ -9,27 +9,26 @@ from click.testing import CliRunner
 from data.voc_layouts import VocLayoutError, open_voc_folder, read_image_set
 from detector.data import has_split, read_annotated
 from kyb.cli import cli
-from tests.conftest import shared_path
 from tests.voc_layout_support import (
+    PHOTOS,
     cvat_export,
     fake_detections,
     figures_of,
     flat_folder,
+    smvs_photos,
     vocdevkit_tree,
     write_csv,
 )
 
-PHOTOS = 10
-
 
 @pytest.fixture(scope="module")
 def smvs():
-    return shared_path("real", "smvs-dvd-canon")
+    return smvs_photos()[0]
 
 
 @pytest.fixture(scope="module")
-def names(smvs):
-    return (smvs / "splits" / "test.txt").read_text().split()[:PHOTOS]
+def names():
+    return smvs_photos()[1]
 
 
 @pytest.fixture(scope="module")

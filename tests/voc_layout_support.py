@@ -11,6 +11,16 @@ import json
 from pathlib import Path
 
 from data.voc import read_voc
+from tests.conftest import shared_path
+
+#: How many SMVS photos the layout and predictions tests score.
+PHOTOS = 10
+
+
+def smvs_photos() -> tuple[Path, list[str]]:
+    """The real SMVS set (read in place) and the names of the first `PHOTOS` of its test split."""
+    root = shared_path("real", "smvs-dvd-canon")
+    return root, (root / "splits" / "test.txt").read_text().split()[:PHOTOS]
 
 
 def link(source: Path, target: Path) -> None:
