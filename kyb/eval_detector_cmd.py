@@ -50,20 +50,23 @@ def score_predictions(path: Path, annotated, evaluated, class_map, dataset: Path
 
 
 def kept_by_identify(detector, predictions):
-    """Only the detections `kyb identify` keeps (retrieval.pipeline.keep_detections)."""
+    """The detections as `kyb identify` reports them: those it keeps
+    (retrieval.pipeline.keep_detections), rounded as its result JSON rounds them
+    (retrieval.pipeline.assemble)."""
     import numpy as np
 
     from detector.inference import Detection
-    from retrieval.pipeline import PipelineConfig, keep_detections
+    from retrieval.pipeline import PipelineConfig, assemble, keep_detections
 
     config, kept = PipelineConfig(), []
     for boxes, scores, labels in predictions:
         made = [Detection(tuple(map(float, box)), detector.classes[int(label)], float(score))
                 for box, score, label in zip(boxes, scores, labels, strict=True)]
-        detections = keep_detections(made, config)
-        kept.append((np.array([d.box for d in detections], np.float32).reshape(-1, 4),
-                     np.array([d.score for d in detections], np.float32),
-                     np.array([detector.classes.index(d.kind) for d in detections], np.int64)))
+        chosen = keep_detections(made, config)
+        entries = assemble((0, 0), chosen, [None] * len(chosen), {}, {}, {})["detections"]
+        kept.append((np.array([entry["box"] for entry in entries], np.float64).reshape(-1, 4),
+                     np.array([entry["score"] for entry in entries], np.float64),
+                     np.array([detector.classes.index(entry["kind"]) for entry in entries], np.int64)))
     return kept
 
 
@@ -109,8 +112,8 @@ def print_table(figures: dict) -> None:
 @click.option("--class-map", multiple=True, metavar="NAME=logo|album",
               help="Map the folder's (and the predictions') class names to ours.")
 @click.option("--as-identify", is_flag=True,
-              help="Score only the detections `kyb identify` keeps (score >= 0.5, no cross-kind "
-                   "duplicates), to compare with its saved --json output.")
+              help="Score the detections as `kyb identify` reports them (score >= 0.5, no cross-kind "
+                   "duplicates, rounded as in its JSON), to compare with its saved --json output.")
 @click.option("--limit", type=click.IntRange(min=1), help="Evaluate only the first N photos.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the figures as JSON.")
