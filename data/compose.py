@@ -111,10 +111,24 @@ def cloth_warp(sheet: Sheet, rng: np.random.Generator, strength: float) -> Sheet
     def warp(image):
         return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
+    def warp_region(mask):
+        """The same as warp(mask), computed only where the mask can land: within the
+        displacement's reach of its support (a small patch on a big sheet costs its size)."""
+        box = tight_box(mask, 0.0)
+        if box is None:
+            return np.zeros_like(mask)
+        reach = int(np.ceil(amplitude)) + 2
+        x1, y1 = max(0, box[0] - reach), max(0, box[1] - reach)
+        x2, y2 = min(width, box[2] + reach), min(height, box[3] + reach)
+        warped = np.zeros_like(mask)
+        warped[y1:y2, x1:x2] = cv2.remap(mask, map_x[y1:y2, x1:x2], map_y[y1:y2, x1:x2], cv2.INTER_LINEAR,
+                                         borderMode=cv2.BORDER_CONSTANT)
+        return warped
+
     slope = np.gradient(dy, axis=0) + np.gradient(dx, axis=1)
     shading = np.clip(1.0 + slope * rng.uniform(1.5, 4.0), 0.55, 1.3)
     rgb = np.clip(warp(sheet.rgb) * shading[..., None], 0, 1)
-    return Sheet(rgb, warp(sheet.alpha), [(item, warp(mask)) for item, mask in sheet.regions])
+    return Sheet(rgb, warp(sheet.alpha), [(item, warp_region(mask)) for item, mask in sheet.regions])
 
 
 def homography(sheet_size: tuple[int, int], centre: tuple[float, float], width: float,
@@ -160,12 +174,25 @@ def place(photo: Photo, sheet: Sheet, matrix: np.ndarray) -> None:
     window[:] = blend(window, warp(sheet.rgb), alpha)
     photo.occlude(alpha, (int(x1), int(y1)))
     for item, mask in sheet.regions:
-        inside = warp(mask) > 0.5
+        support = tight_box(mask, 0.0)
+        if support is None:
+            continue
+        # warp the region within the window only where its support lands (patches are small)
+        ring = np.array([[[support[0] - 2, support[1] - 2], [support[2] + 2, support[1] - 2],
+                          [support[2] + 2, support[3] + 2], [support[0] - 2, support[3] + 2]]], np.float32)
+        landed = cv2.perspectiveTransform(ring, matrix)[0]
+        rx1, ry1 = np.clip(np.floor(landed.min(axis=0)).astype(int) - 1, [x1, y1], [x2, y2])
+        rx2, ry2 = np.clip(np.ceil(landed.max(axis=0)).astype(int) + 1, [x1, y1], [x2, y2])
+        if rx2 <= rx1 or ry2 <= ry1:
+            continue
+        to_region = np.array([[1, 0, -rx1], [0, 1, -ry1], [0, 0, 1]], np.float64) @ matrix
+        inside = cv2.warpPerspective(mask, to_region, (int(rx2 - rx1), int(ry2 - ry1)),
+                                     flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT) > 0.5
         area = int(inside.sum())
         if area == 0:
             continue
         visible = np.zeros((height, width), bool)
-        visible[y1:y2, x1:x2] = inside
+        visible[ry1:ry2, rx1:rx2] = inside
         box = tight_box(mask)
         corners = np.array([[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]],
                            np.float32)[None]

@@ -12,6 +12,8 @@ from data.voc import read_voc
 
 #: Box colours (BGR): logos orange, albums cyan, open-set (unknown band) objects magenta.
 COLOURS = {"logo": (0, 140, 255), "album": (255, 200, 0), "unknown": (255, 0, 255)}
+#: JPEG sheets are for the README: small enough to commit, sharp enough to judge.
+JPEG_QUALITY = 82
 
 
 def _thumbnail(photo_path: Path, annotation_path: Path, size: int) -> np.ndarray:
@@ -49,6 +51,7 @@ def contact_sheet(root: str | Path, out: str | Path, count: int = 12, columns: i
         tiles.append(np.full((size, size, 3), 32, np.uint8))
     grid = np.vstack([np.hstack(tiles[i:i + columns]) for i in range(0, len(tiles), columns)])
     out = Path(out)
-    if not cv2.imwrite(str(out), grid):
+    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if out.suffix.lower() in (".jpg", ".jpeg") else []
+    if not cv2.imwrite(str(out), grid, params):
         raise OSError(f"{out}: could not write the contact sheet")
     return out

@@ -17,7 +17,7 @@ from data.compose import Item, Photo, Sheet, cloth_warp, homography, paste, plac
 from data.imaging import hsv_colour
 from data.patches import band_patch, pin, plain_patch, stud
 
-VEST_SIZE = (900, 1000)  # width, height of the flat vest sheet
+VEST_SIZE = (800, 890)  # width, height of the flat vest sheet (about the photo's size)
 #: Share of the vest's usable area that band patches take, before packing.
 FILL = 0.85
 
