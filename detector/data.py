@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import cv2
 import numpy as np
@@ -72,11 +72,11 @@ def read_annotated(root: str | Path | VocFolder, split: str | None, *, need_imag
             raise DetectorDataError(f"{path}: no such annotation file, although the {split} split "
                                     f"of {folder.root} lists {name}")
         annotation = read_voc(path, clip=True)
-        image_path = folder.image_path(name, annotation.filename)
+        image_path = folder.image_path(name, annotation.filename) if need_images else None
         if image_path is None:
             if need_images:
                 raise DetectorDataError(f"{path}: its photo {annotation.filename} is not in {folder.images}")
-            image_path = folder.images / annotation.filename
+            image_path = folder.images / PurePosixPath(annotation.filename.replace("\\", "/")).name
         annotated.append(Annotated(name, image_path, annotation))
     return annotated
 

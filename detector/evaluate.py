@@ -58,29 +58,36 @@ def match_class(detections, ground_truth, iou_threshold: float):
 
     `detections`: list of (image index, score, box); `ground_truth`: image index ->
     (boxes (G, 4), difficult (G,)). Returns (tp, fp, number of non-difficult positives).
+    A detection's fate depends only on the better detections of its own photo, so each
+    photo's overlaps are computed in one call and its detections matched in rank order.
     """
     positives = sum(int((~difficult).sum()) for _, difficult in ground_truth.values())
     order = sorted(range(len(detections)), key=lambda i: -detections[i][1])
-    matched = {image: np.zeros(len(boxes), bool) for image, (boxes, _) in ground_truth.items()}
+    by_image: dict[int, list[tuple[int, int]]] = {}
+    for rank, i in enumerate(order):
+        by_image.setdefault(detections[i][0], []).append((rank, i))
     tp = np.zeros(len(order))
     fp = np.zeros(len(order))
-    for rank, i in enumerate(order):
-        image, _, box = detections[i]
+    for image, ranked in by_image.items():
         boxes, difficult = ground_truth.get(image, (np.zeros((0, 4)), np.zeros(0, bool)))
+        ranks = [rank for rank, _ in ranked]
         if len(boxes) == 0:
-            fp[rank] = 1
+            fp[ranks] = 1
             continue
-        overlaps = box_iou([box], boxes)[0]
-        best = int(np.argmax(overlaps))
-        if overlaps[best] < iou_threshold:
-            fp[rank] = 1
-        elif difficult[best]:
-            continue
-        elif not matched[image][best]:
-            matched[image][best] = True
-            tp[rank] = 1
-        else:
-            fp[rank] = 1
+        overlaps = box_iou([detections[i][2] for _, i in ranked], boxes)
+        best = overlaps.argmax(axis=1)
+        best_overlap = overlaps[np.arange(len(ranked)), best]
+        matched = np.zeros(len(boxes), bool)
+        for rank, truth, overlap in zip(ranks, best.tolist(), best_overlap.tolist(), strict=True):
+            if overlap < iou_threshold:
+                fp[rank] = 1
+            elif difficult[truth]:
+                continue
+            elif not matched[truth]:
+                matched[truth] = True
+                tp[rank] = 1
+            else:
+                fp[rank] = 1
     return tp, fp, positives
 
 

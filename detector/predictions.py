@@ -178,12 +178,19 @@ def _prediction(image: str, kind: str, score, box: Sequence, where: str) -> Pred
         raise PredictionsError(f"{where}: the image is empty")
     if not kind:
         raise PredictionsError(f"{where}: the class is empty")
-    x1, y1, x2, y2 = (_number(value, name, where) for value, name in zip(box, ("x1", "y1", "x2", "y2"),
-                                                                            strict=True))
+    try:  # the common case, fast: five plain numbers
+        values = (float(score), *map(float, box))
+    except (TypeError, ValueError):
+        values = (math.nan,)
+    if len(values) != 5 or not all(map(math.isfinite, values)):
+        values = (_number(score, "score", where),
+                  *(_number(value, name, where) for value, name in zip(box, ("x1", "y1", "x2", "y2"),
+                                                                        strict=True)))
+    score, x1, y1, x2, y2 = values
     if x2 < x1 or y2 < y1:
         raise PredictionsError(f"{where}: box ({x1:g}, {y1:g}, {x2:g}, {y2:g}) has x2 < x1 or y2 < y1; "
                                "boxes are corners x1 y1 x2 y2 (not x, y, width, height)")
-    return Prediction(image, kind, _number(score, "score", where), (x1, y1, x2, y2), where)
+    return Prediction(image, kind, score, (x1, y1, x2, y2), where)
 
 
 # ----------------------------------------------------------------- fitting to the samples
