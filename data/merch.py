@@ -83,7 +83,7 @@ def merch(photo: Photo, items: list[Item], rng: np.random.Generator) -> None:
     for slot, index in enumerate(order):
         item = items[index]
         row, column = divmod(slot, columns)
-        size = int(min(cell_w, cell_h) * rng.uniform(0.62, 0.82))
+        size = int(min(cell_w, cell_h) * rng.uniform(0.8, 0.95))
         if item.kind == "album":
             rgb, alpha, region = _cd(item, int(size * 0.85), rng)
         elif rng.random() < 0.55:
@@ -99,5 +99,5 @@ def merch(photo: Photo, items: list[Item], rng: np.random.Generator) -> None:
                   y + rgb.shape[0] - 30)
     pw, ph = photo.size
     centre = (pw * rng.uniform(0.45, 0.55), ph * rng.uniform(0.45, 0.6))
-    matrix = homography(TABLE_SIZE, centre, pw * rng.uniform(0.9, 1.15), rng.normal(0, 3), 0.12, rng)
+    matrix = homography(TABLE_SIZE, centre, pw * rng.uniform(1.0, 1.35), rng.normal(0, 3), 0.12, rng)
     place(photo, sheet, matrix)
