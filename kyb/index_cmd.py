@@ -17,9 +17,12 @@ def echo_calibration(calibration: dict) -> None:
         elif "copied_from" in outcome:
             click.echo(f"  {kind:<6} threshold {outcome['threshold']} (copied from {outcome['copied_from']})")
         else:
+            from_gallery = outcome.get("source") == "gallery renditions"
+            absent = ("windows of no object, the rest renditions" if from_gallery
+                      else "of absent bands, the rest known crops")
             click.echo(f"  {kind:<6} threshold {outcome['threshold']}: on {outcome['known']} known / "
-                       f"{outcome['unknown']} unknown crops ({outcome['absent_crops']} of absent bands, the "
-                       f"rest known crops with their band left out) it rejects "
+                       f"{outcome['unknown']} unknown crops ({outcome['absent_crops']} {absent} with their "
+                       f"band left out; {outcome.get('source', 'photos')}) it rejects "
                        f"{outcome['known_rejected']:.1%} of known and "
                        f"{outcome['unknown_rejected']:.1%} of unknown")
 
@@ -47,6 +50,11 @@ def index():
 @click.option("--preset-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A custom preset instead: JSON {\"name\": ..., \"logo\": {...}, \"album\": {...}} "
                    "with the fields of matching.presets.PathConfig.")
+@click.option("--calibration", type=click.Choice(["auto", "photos", "gallery"]), default="auto",
+              show_default=True,
+              help="What calibrates 'unknown': annotated photos of the calibration split(s), "
+                   "renditions of the references themselves (gallery), or auto: photos where "
+                   "there are any, else the gallery.")
 @click.option("--calibration-dataset", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Dataset whose held-out split calibrates 'unknown' (default: --dataset).")
 @click.option("--calibration-split",
@@ -59,8 +67,8 @@ def index():
               show_default=True, help="Share of known crops the calibrated threshold may reject.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing bundle (as a new generation).")
-def build(dataset, out, preset, preset_file, calibration_dataset, calibration_split, calibration_from,
-          max_known_rejection, seed, force):
+def build(dataset, out, preset, preset_file, calibration, calibration_dataset, calibration_split,
+          calibration_from, max_known_rejection, seed, force):
     """Index a dataset's reference logos and covers, calibrate the open-set threshold, and
     write the bundle atomically."""
     from matching.build import build_bundle
@@ -71,7 +79,7 @@ def build(dataset, out, preset, preset_file, calibration_dataset, calibration_sp
         if preset_file is not None:
             preset, configs = read_preset_file(preset_file)
         splits = {"calibration_split": calibration_split} if calibration_split else {}
-        report = build_bundle(dataset, out, preset, configs=configs, force=force,
+        report = build_bundle(dataset, out, preset, configs=configs, force=force, calibration=calibration,
                               calibration_dataset=calibration_dataset, calibration_from=calibration_from,
                               max_known_rejection=max_known_rejection, seed=seed, **splits)
     except (FileExistsError, ValueError, OSError) as exc:

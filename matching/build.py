@@ -2,9 +2,10 @@
 `kyb eval retrieval` do, in one place.
 
 Building is: extract and fit on the references, calibrate the open-set rejector on
-held-out crops (`matching.calibration`: the train and val splits of the dataset, or of
-another dataset given for it, or another bundle's rejectors lent with
-`calibration_from`), then save a new generation atomically.
+held-out crops (`matching.calibration`: the annotated photos of the train and val splits
+of the dataset, or of another dataset given for it; where there are none, renditions of
+the references themselves, `matching.self_calibration`; or another bundle's rejectors
+lent with `calibration_from`), then save a new generation atomically.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from matching.bundle import BundleError, is_bundle
 from matching.calibration import CALIBRATION_SPLITS, calibrate, calibration_splits, copy_calibration
 from matching.index import RetrievalIndex
 from matching.presets import PathConfig
+from matching.self_calibration import self_calibrate
+
+CALIBRATIONS = ("auto", "photos", "gallery")
 
 
 @dataclass
@@ -37,27 +41,41 @@ def check_target(out: Path, force: bool) -> None:
 
 def build_bundle(dataset_root: str | Path, out: str | Path, preset_name: str = "default", *,
                  configs: dict[str, PathConfig] | None = None, force: bool = False,
-                 calibration_dataset: str | Path | None = None,
+                 calibration: str = "auto", calibration_dataset: str | Path | None = None,
                  calibration_from: str | Path | None = None, calibration_split: str = CALIBRATION_SPLITS,
                  max_known_rejection: float = 0.04, seed: int = 0, progress: bool = True) -> BuildReport:
     """Build the index of a dataset's references, calibrate it, and save it at `out`.
 
+    `calibration` (one of `CALIBRATIONS`): ``photos`` calibrates on the annotated photos
+    of the calibration splits, ``gallery`` on renditions of the references themselves
+    (`matching.self_calibration`), ``auto`` on photos where the splits hold any, else on
+    the gallery; `calibration_from` lends another bundle's rejectors instead.
     `configs` replaces the named preset's path configurations (see `RetrievalIndex.build`).
     """
+    if calibration not in CALIBRATIONS:
+        raise ValueError(f"calibration must be one of {CALIBRATIONS}, got {calibration!r}")
     out = Path(out)
     check_target(out, force)
     dataset = load_dataset(dataset_root)
     if calibration_from is None:  # a misnamed split is refused now, not after the build's minutes
         held_out = load_dataset(calibration_dataset) if calibration_dataset is not None else dataset
-        calibration_splits(held_out, calibration_split)
+        splits = calibration_splits(held_out, calibration_split)
+        has_photos = any(held_out.splits.get(name) for name in splits)
+        if calibration == "photos" and not has_photos:
+            raise ValueError(f"{held_out.root}: no annotated photos in the {calibration_split} split(s) to "
+                             "calibrate on; calibrate on the gallery instead (--calibration gallery)")
+        calibration = calibration if calibration != "auto" else ("photos" if has_photos else "gallery")
     index = RetrievalIndex.build(dataset.references, dataset.root, preset_name, configs=configs, seed=seed,
                                  progress=progress)
     if calibration_from is not None:
-        calibration = copy_calibration(index, RetrievalIndex.open(calibration_from))
+        report = copy_calibration(index, RetrievalIndex.open(calibration_from))
+    elif calibration == "photos":
+        report = calibrate(index, held_out, calibration_split, max_known_rejection, progress)
     else:
-        calibration = calibrate(index, held_out, calibration_split, max_known_rejection, progress)
+        report = self_calibrate(index, dataset.references, dataset.root,
+                                max_known_rejection=max_known_rejection, seed=seed, progress=progress)
     index.save(out)
-    return BuildReport(index, calibration)
+    return BuildReport(index, report)
 
 
 def read_new_references(dataset_root: str | Path | None = None,

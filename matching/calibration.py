@@ -79,18 +79,25 @@ def calibrate(index: RetrievalIndex, dataset: Dataset, split: str = CALIBRATION_
     whole_ranking = max(path.config.shortlist for path in index.paths.values())
     outcomes = run_queries(index, dataset, crops, top_k=whole_ranking,
                            progress=progress, description=f"calibration ({split})")
+    by_kind = {kind: [o for o in outcomes if o.crop.kind == kind] for kind in index.kinds}
+    return fit_rejectors(index, by_kind, max_known_rejection, source=f"{split} split")
+
+
+def fit_rejectors(index: RetrievalIndex, outcomes: dict[str, Sequence[Outcome]], max_known_rejection: float,
+                  source: str) -> dict[str, dict]:
+    """Fit each kind's rejector on its outcomes (`calibration_examples`) and install it;
+    per kind, the calibration report or why the kind stays uncalibrated."""
     summary = {}
-    for kind, path in index.paths.items():
-        chosen = [o for o in outcomes if o.crop.kind == kind]
-        X, known, correct = calibration_examples(chosen, path.verified_views)
+    for kind, chosen in outcomes.items():
+        X, known, correct = calibration_examples(chosen, index.paths[kind].verified_views)
         try:
             rejector = OpenSetRejector(max_known_rejection=max_known_rejection).fit(X, known, correct)
         except ValueError as exc:
-            summary[kind] = {"calibrated": False, "reason": f"{split} split: {exc}"}
+            summary[kind] = {"calibrated": False, "reason": f"{source}: {exc}"}
             continue
         index.rejectors[kind] = rejector
-        summary[kind] = {"calibrated": True, "threshold": round(rejector.threshold_, 4), **rejector.report_,
-                         "absent_crops": sum(not o.crop.known for o in chosen)}
+        summary[kind] = {"calibrated": True, "source": source, "threshold": round(rejector.threshold_, 4),
+                         **rejector.report_, "absent_crops": sum(not o.crop.known for o in chosen)}
     return summary
 
 

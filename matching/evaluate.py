@@ -18,6 +18,7 @@ import numpy as np
 from data.crops import ground_truth_crops
 from data.dataset import load_dataset
 from matching.index import RetrievalIndex
+from matching.openset import ranking_features
 from matching.outcomes import Outcome, run_queries
 
 TOP_K = (1, 5, 10)
@@ -86,7 +87,29 @@ def evaluate_retrieval(dataset_root: str | Path, indexes: dict[str, str | Path],
               "crops": len(crops), "results": {}}
     for name, root in indexes.items():
         index = RetrievalIndex.open(root)
-        outcomes = run_queries(index, dataset, crops, top_k, progress, description=f"{name} queries")
-        report["results"][name] = {"index": {"path": str(root), **index_facts(index)},
-                                   "metrics": retrieval_metrics(outcomes)}
+        # Whole rankings, so that a crop's ranking without its band is the index's answer had
+        # the band not been held (`left_out_rejected`); top-k figures read their first k.
+        whole_ranking = max([top_k] + [path.config.shortlist for path in index.paths.values()])
+        outcomes = run_queries(index, dataset, crops, whole_ranking, progress, description=f"{name} queries")
+        metrics = retrieval_metrics(outcomes)
+        for kind in index.kinds:
+            if kind in metrics:
+                metrics[kind]["left_out_rejected"] = left_out_rejected(
+                    index, kind, [o for o in outcomes if o.crop.kind == kind])
+        report["results"][name] = {"index": {"path": str(root), **index_facts(index)}, "metrics": metrics}
     return report
+
+
+def left_out_rejected(index: RetrievalIndex, kind: str, outcomes: Sequence[Outcome]) -> float | None:
+    """Share of crops of known bands answered ``unknown`` once their band is left out of the
+    ranking: how often a band the gallery does not hold is rejected, on a set whose photos
+    all show gallery bands (the real sets). None for an uncalibrated kind."""
+    rejector = index.rejectors.get(kind)
+    if rejector is None:
+        return None
+    rows = []
+    for outcome in outcomes:
+        rest = [c for c in outcome.result.candidates if c.band_id != outcome.crop.band_id]
+        if outcome.crop.known and rest:
+            rows.append(ranking_features(rest, index.paths[kind].verified_views))
+    return _share(~rejector.accept(np.stack(rows))) if rows else None

@@ -1,4 +1,4 @@
-"""What the index tests share: tiny path configurations that build in seconds."""
+"""What the index tests share: small path configurations that build in seconds."""
 
 from matching.presets import PathConfig
 
@@ -16,3 +16,9 @@ TINY = {
         encoder={"parts": ["sift_vlad"], "sift_clusters": 8, "projection": None, "sample_size": 4000},
         searcher="balltree", shortlist=8, verify=4, verify_keypoints=200, min_inliers=8),
 }
+
+#: The default logo path's features (learned descriptor and grayscale GeM), without the
+#: renditions and verification that make it slow to build.
+LEARNED_LOGO_PATH = PathConfig(
+    extractor={"learned": "shipped", "gem_sizes": [224], "polarity": True},
+    encoder={"parts": ["learned", "gem"], "fusion_weight": 0.4, "projection": None}, shortlist=10)

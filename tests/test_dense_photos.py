@@ -13,16 +13,10 @@ from features.backbones import Backbone
 from features.extract import Extractor
 from features.logo_descriptor import LogoDescriptor
 from matching.index import RetrievalIndex
-from matching.presets import PathConfig
 from retrieval.pipeline import Pipeline, PipelineConfig, keep_detections
 from retrieval.store import Store
+from tests.index_support import LEARNED_LOGO_PATH
 from tests.test_pipeline_support import dataset_database
-
-#: The default logo path's features (learned descriptor and grayscale GeM), without the
-#: renditions and verification that make it slow to build.
-LEARNED_PATH = PathConfig(extractor={"learned": "shipped", "gem_sizes": [224], "polarity": True},
-                          encoder={"parts": ["learned", "gem"], "fusion_weight": 0.4, "projection": None},
-                          shortlist=5)
 
 
 class FixedBoxes:
@@ -38,7 +32,7 @@ class FixedBoxes:
 @pytest.fixture(scope="module")
 def logo_index(dataset):
     logos = [ref for ref in dataset.references if ref.kind == "logo"]
-    return RetrievalIndex.build(logos, dataset.root, "learned", configs={"logo": LEARNED_PATH},
+    return RetrievalIndex.build(logos, dataset.root, "learned", configs={"logo": LEARNED_LOGO_PATH},
                                 progress=False)
 
 
