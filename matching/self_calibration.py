@@ -36,15 +36,19 @@ RENDERERS = {"logo": render_print, "album": render_cover_photo}
 
 
 def self_calibrate(index: RetrievalIndex, references: Sequence[Reference], root: str | Path, *,
-                   renditions: int = 2, max_references: int = 500, no_object: int = 150,
+                   known_examples: int = 300, max_references: int = 500, no_object: int = 150,
                    max_known_rejection: float = 0.04, seed: int = 0,
                    progress: bool = True) -> dict[str, dict]:
-    """Fit and install each kind's rejector on renditions of (at most `max_references` of)
-    its references and `no_object` windows of photographs; returns per kind what happened,
-    as `matching.calibration.calibrate` does."""
+    """Fit and install each kind's rejector on about `known_examples` renditions of (at
+    most `max_references` of) its references, 2 to 16 renditions each, and `no_object`
+    windows of photographs; returns per kind what happened, as
+    `matching.calibration.calibrate` does. Why a count of examples rather than of
+    renditions per reference: a 14-brand gallery needs many views of each brand to place
+    a threshold, a 100,000-band gallery a few views of a sample."""
     outcomes = {}
     for kind in index.kinds:
         chosen = _sample([r for r in references if r.kind == kind], max_references, seed)
+        renditions = int(np.clip(-(-known_examples // max(1, len(chosen))), 2, 16))
         whole_ranking = index.paths[kind].config.shortlist
         crops, images = [], []
         for ref in progress_bar(chosen, progress, desc=f"{kind} renditions", unit="ref"):
