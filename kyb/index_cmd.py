@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from kyb.db_cmd import database_option, opened_store
+
 PRESET_NAMES = ("thesis", "imagenet-cnn", "default")
 
 
@@ -43,8 +45,12 @@ def index():
 
 
 @index.command("build")
-@click.option("--dataset", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+@click.option("--dataset", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Dataset folder whose references.csv to index.")
+@click.option("--from-db", is_flag=True,
+              help="Index the references of the band database instead (what `kyb scrape` stored), "
+                   "calibrated on renditions of them.")
+@database_option
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Bundle folder to write.")
 @click.option("--preset", type=click.Choice(PRESET_NAMES), default="default", show_default=True)
 @click.option("--preset-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -67,21 +73,31 @@ def index():
               show_default=True, help="Share of known crops the calibrated threshold may reject.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing bundle (as a new generation).")
-def build(dataset, out, preset, preset_file, calibration, calibration_dataset, calibration_split,
-          calibration_from, max_known_rejection, seed, force):
-    """Index a dataset's reference logos and covers, calibrate the open-set threshold, and
-    write the bundle atomically."""
-    from matching.build import build_bundle
+def build(dataset, from_db, url, out, preset, preset_file, calibration, calibration_dataset,
+          calibration_split, calibration_from, max_known_rejection, seed, force):
+    """Index a dataset's (or the band database's) reference logos and covers, calibrate the
+    open-set threshold, and write the bundle atomically."""
+    from matching.build import build_bundle, build_gallery_bundle
     from matching.presets import read_preset_file
+    from retrieval.gallery import GALLERY_ROOT, stored_references
 
+    if (dataset is None) == (not from_db):
+        raise click.UsageError("give --dataset DIR or --from-db (one of them)")
     try:
         configs = None
         if preset_file is not None:
             preset, configs = read_preset_file(preset_file)
-        splits = {"calibration_split": calibration_split} if calibration_split else {}
-        report = build_bundle(dataset, out, preset, configs=configs, force=force, calibration=calibration,
-                              calibration_dataset=calibration_dataset, calibration_from=calibration_from,
-                              max_known_rejection=max_known_rejection, seed=seed, **splits)
+        if from_db:
+            with opened_store(url, create=False) as store:
+                references = stored_references(store)
+            report = build_gallery_bundle(references, GALLERY_ROOT, out, preset, configs=configs, force=force,
+                                          calibration_from=calibration_from,
+                                          max_known_rejection=max_known_rejection, seed=seed)
+        else:
+            splits = {"calibration_split": calibration_split} if calibration_split else {}
+            report = build_bundle(dataset, out, preset, configs=configs, force=force, calibration=calibration,
+                                  calibration_dataset=calibration_dataset, calibration_from=calibration_from,
+                                  max_known_rejection=max_known_rejection, seed=seed, **splits)
     except (FileExistsError, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     echo_index(report.index)
@@ -96,16 +112,28 @@ def build(dataset, out, preset, preset_file, calibration, calibration_dataset, c
               help="Dataset folder whose references.csv lists the references to add.")
 @click.option("--references", "references_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A references.csv (paths relative to its folder) instead of --dataset.")
-def add(root, dataset, references_csv):
+@click.option("--from-db", is_flag=True,
+              help="Add the references of the band database scraped since the bundle was built.")
+@database_option
+def add(root, dataset, references_csv, from_db, url):
     """Add references not yet in the bundle, without retraining its codebooks.
 
-    The result is a new generation; readers that opened the old one keep using it.
+    The result is a new generation; readers that opened the old one (a running server)
+    keep using it, unblocked, until they open the bundle again.
     """
     from data.dataset import DatasetError
     from matching.build import add_to_bundle, read_new_references
+    from retrieval.gallery import GALLERY_ROOT, stored_references
 
     try:
-        references, reference_root = read_new_references(dataset, references_csv)
+        if from_db:
+            if dataset is not None or references_csv is not None:
+                raise click.UsageError("--from-db takes the references of the database: no --dataset "
+                                       "or --references with it")
+            with opened_store(url, create=False) as store:
+                references, reference_root = stored_references(store), GALLERY_ROOT
+        else:
+            references, reference_root = read_new_references(dataset, references_csv)
         updated, added = add_to_bundle(root, references, reference_root)
     except (DatasetError, ValueError, OSError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -10,6 +10,7 @@ lent with `calibration_from`), then save a new generation atomically.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,15 +66,42 @@ def build_bundle(dataset_root: str | Path, out: str | Path, preset_name: str = "
             raise ValueError(f"{held_out.root}: no annotated photos in the {calibration_split} split(s) to "
                              "calibrate on; calibrate on the gallery instead (--calibration gallery)")
         calibration = calibration if calibration != "auto" else ("photos" if has_photos else "gallery")
-    index = RetrievalIndex.build(dataset.references, dataset.root, preset_name, configs=configs, seed=seed,
-                                 progress=progress)
-    if calibration_from is not None:
-        report = copy_calibration(index, RetrievalIndex.open(calibration_from))
-    elif calibration == "photos":
-        report = calibrate(index, held_out, calibration_split, max_known_rejection, progress)
-    else:
-        report = self_calibrate(index, dataset.references, dataset.root,
+    if calibration_from is None and calibration == "photos":
+        return _build_and_save(dataset.references, dataset.root, out, preset_name, configs, seed, progress,
+                               lambda index: calibrate(index, held_out, calibration_split,
+                                                       max_known_rejection, progress))
+    return build_gallery_bundle(dataset.references, dataset.root, out, preset_name, configs=configs,
+                                force=force, calibration_from=calibration_from,
                                 max_known_rejection=max_known_rejection, seed=seed, progress=progress)
+
+
+def build_gallery_bundle(references: Sequence[Reference], root: str | Path, out: str | Path,
+                         preset_name: str = "default", *, configs: dict[str, PathConfig] | None = None,
+                         force: bool = False, calibration_from: str | Path | None = None,
+                         max_known_rejection: float = 0.04, seed: int = 0,
+                         progress: bool = True) -> BuildReport:
+    """Build the index of `references` (paths relative to `root`), calibrated on renditions
+    of the references themselves (or on `calibration_from`'s rejectors), and save it at
+    `out`: what a scraped gallery without annotated photos gets."""
+    out = Path(out)
+    check_target(out, force)
+    if calibration_from is not None:
+        def calibrate_index(index):
+            return copy_calibration(index, RetrievalIndex.open(calibration_from))
+    else:
+        def calibrate_index(index):
+            return self_calibrate(index, references, root, max_known_rejection=max_known_rejection,
+                                  seed=seed, progress=progress)
+    return _build_and_save(references, root, out, preset_name, configs, seed, progress, calibrate_index)
+
+
+def _build_and_save(references: Sequence[Reference], root: str | Path, out: Path, preset_name: str,
+                    configs: dict[str, PathConfig] | None, seed: int, progress: bool,
+                    calibrate_index: Callable[[RetrievalIndex], dict]) -> BuildReport:
+    """Extract and fit, calibrate, then write the bundle atomically (nothing at `out` changes
+    if any step fails)."""
+    index = RetrievalIndex.build(references, root, preset_name, configs=configs, seed=seed, progress=progress)
+    report = calibrate_index(index)
     index.save(out)
     return BuildReport(index, report)
 

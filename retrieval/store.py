@@ -331,6 +331,13 @@ class Store:
     def get_references(self, ref_ids: Iterable[int]) -> dict[int, dict]:
         return self._get_by_ids(self.schema.references, "ref_id", ref_ids)
 
+    def all_references(self) -> list[dict]:
+        """Every reference row (what `kyb index build --from-db` indexes), by ref_id."""
+        table = self.schema.references
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(table).order_by(table.c.ref_id)).mappings()
+            return [dict(row) for row in rows]
+
     def search_bands(self, query: str, limit: int = 20) -> list[dict]:
         """Bands whose name starts with `query`, ignoring case, accents and spacing.
 

@@ -37,6 +37,8 @@ class FakeSite:
     site's URL paths; faults are queued per path (one-shot) or set for good."""
 
     def __init__(self):
+        #: The bytes served for an image path (tests that match images serve real-looking ones).
+        self.image_for = png_bytes
         self.bands: dict[int, dict[str, str]] = {}
         self.albums: dict[int, str] = {}
         self.letters: dict[str, list[dict]] = defaultdict(list)
@@ -124,7 +126,7 @@ class FakeSite:
             album_id = int(match.group(1))
             return 200, html, self.albums.get(album_id, self._generated_album(album_id)).encode()
         if path.startswith("/images/"):
-            return 200, "image/png", png_bytes(path)
+            return 200, "image/png", self.image_for(path)
         return 404, html, b"<html><body>Not found</body></html>"
 
     def _band_part(self, band_id, kind):
