@@ -110,6 +110,10 @@ class BandLookup(Protocol):
         """Bands whose name starts with `query`, at most `limit` of them."""
         ...
 
+    def get_similar(self, band_id: int, limit: int = 10) -> list[dict]:
+        """Bands listed as similar to `band_id`, most recommended first."""
+        ...
+
 
 def sniff_format(data: bytes) -> str | None:
     """The Pillow format name of JPEG/PNG/WebP bytes, else None."""

@@ -331,6 +331,17 @@ class Store:
     def get_references(self, ref_ids: Iterable[int]) -> dict[int, dict]:
         return self._get_by_ids(self.schema.references, "ref_id", ref_ids)
 
+    def get_similar(self, band_id: int, limit: int = 10) -> list[dict]:
+        """The bands Metal Archives lists as similar to `band_id` (what a scrape stored),
+        most recommended first: band_id, name, url, country, genre, score each."""
+        table = self.schema.similar_bands
+        query = (sa.select(table.c.similar_id.label("band_id"), table.c.name, table.c.url, table.c.country,
+                           table.c.genre, table.c.score)
+                 .where(table.c.band_id == int(band_id))
+                 .order_by(table.c.score.desc(), table.c.similar_id).limit(int(limit)))
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
     def all_references(self) -> list[dict]:
         """Every reference row (what `kyb index build --from-db` indexes), by ref_id."""
         table = self.schema.references

@@ -25,6 +25,8 @@ SEARCH_FIELDS = ("band_id", "name", "url", "country", "genre", "location", "stat
 #: Band ids are BIGINT in the database; a larger id cannot exist, and passing it on would
 #: make the driver raise (an overflow, i.e. a 500) instead of a plain 404.
 MAX_BAND_ID = 2**63 - 1
+#: Similar bands listed on a band's card (what to listen to next).
+SIMILAR_LIMIT = 10
 
 
 def _uploaded_bytes() -> bytes:
@@ -63,7 +65,8 @@ def band(band_id: int):
         row = current_app.extensions["kyb"].store.get_bands([band_id]).get(band_id)
     if row is None:
         raise ApiError(404, "band_not_found", f"no band with id {band_id}")
-    return jsonify({field: row.get(field) for field in BAND_FIELDS})
+    similar = current_app.extensions["kyb"].store.get_similar(band_id, SIMILAR_LIMIT)
+    return jsonify({**{field: row.get(field) for field in BAND_FIELDS}, "similar": similar})
 
 
 def _search_limit() -> int:

@@ -102,11 +102,23 @@ _SCHEMAS = {
             "timings_ms": {"type": "object", "additionalProperties": {"type": "number"}},
         },
     },
+    "SimilarBand": {
+        "type": "object",
+        "required": ["band_id", "name", "url", "country", "genre", "score"],
+        "properties": {
+            "band_id": {"type": "integer", "description": "the Metal Archives id"},
+            "name": _NULLABLE_STRING,
+            "url": _NULLABLE_STRING,
+            "country": _NULLABLE_STRING,
+            "genre": _NULLABLE_STRING,
+            "score": {"type": ["integer", "null"], "description": "Metal Archives users' recommendations"},
+        },
+    },
     "Band": {
         "type": "object",
         "required": ["band_id", "name", "url", "country", "location", "status", "formed_in",
                      "genre", "themes", "label", "years_active", "logo_url", "photo_url",
-                     "comment", "updated_at"],
+                     "comment", "updated_at", "similar"],
         "properties": {
             "band_id": {"type": "integer", "description": "the Metal Archives id"},
             "name": {"type": "string"},
@@ -123,6 +135,9 @@ _SCHEMAS = {
             "photo_url": _NULLABLE_STRING,
             "comment": _NULLABLE_STRING,
             "updated_at": {"type": ["string", "null"], "format": "date-time"},
+            "similar": {"type": "array", "items": _ref("SimilarBand"),
+                        "description": "bands Metal Archives lists as similar, most recommended first "
+                                       "(empty where the scrape stored none)"},
         },
     },
     "BandHit": {

@@ -156,6 +156,9 @@ def test_scrape_of_the_real_pages(site, store, tmp_path):
     assert len(rows(store, "references")) == 2 + 41
     assert len(rows(store, "references", kind="logo")) == 2
     assert len(rows(store, "similar_bands", band_id=32)) == 93
+    top = store.get_similar(32, 5)  # the band card's "similar bands", most recommended first
+    assert len(top) == 5 and [b["score"] for b in top] == sorted((b["score"] for b in top), reverse=True)
+    assert top[0]["score"] == max(row["score"] for row in rows(store, "similar_bands", band_id=32))
     assert len(rows(store, "band_links", band_id=122302)) == 12
 
 

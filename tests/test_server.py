@@ -252,6 +252,10 @@ def test_band_by_id(client):
     assert band["name"] == "Cannibal Corpse"
     assert band["url"] == "https://www.metal-archives.com/bands/Cannibal_Corpse/186"
     assert band["updated_at"]  # ISO 8601, a date-time string
+    # What to listen to next: the scrape's similar artists, most recommended first.
+    ranked = [(other["band_id"], other["score"]) for other in band["similar"]]
+    assert ranked == [(77, 240), (125, 120), (3540, 7)]
+    assert client.get("/api/v1/bands/125").get_json()["similar"] == []
 
 
 @pytest.mark.parametrize("band_id", ["999", "9223372036854775808", "9" * 30])

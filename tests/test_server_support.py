@@ -61,9 +61,21 @@ class FixedIdentifier:
         }
 
 
+#: What a scrape stores as Cannibal Corpse's similar artists (scores as Metal Archives gives them).
+SIMILAR = [
+    {"band_id": 186, "similar_id": 125, "name": "Death", "url": "https://www.metal-archives.com/bands/Death/125",
+     "country": "United States", "genre": "Death Metal", "score": 120},
+    {"band_id": 186, "similar_id": 3540, "name": "Mötörhead", "url": None, "country": "United Kingdom",
+     "genre": "Heavy Metal", "score": 7},
+    {"band_id": 186, "similar_id": 77, "name": "Deicide", "url": "https://www.metal-archives.com/bands/Deicide/77",
+     "country": "United States", "genre": "Death Metal", "score": 240},
+]
+
+
 def make_store(folder: Path) -> Store:
     store = Store.open(f"sqlite:///{folder / 'kyb.sqlite'}", create=True)
     store.upsert("bands", [{**band} for band in BANDS])
+    store.upsert("similar_bands", [{**row} for row in SIMILAR], key=["band_id", "similar_id"])
     return store
 
 

@@ -86,6 +86,10 @@ def assert_result_shown(page):
     assert "United States" in matched and "Death Metal" in matched and "91%" in matched
     assert "Unknown band" in page.locator(".card.unknown").inner_text()
     assert "Found 1 band" in page.locator("#status").inner_text()
+    similar = page.locator(".card .similar")
+    similar.wait_for(timeout=15_000)
+    assert similar.inner_text() == "Similar: Deicide, Death, Mötörhead"
+    assert similar.locator("a").first.get_attribute("href") == "https://www.metal-archives.com/bands/Deicide/77"
 
 
 def assert_box_drawn_over_the_photo(page):

@@ -117,7 +117,33 @@
     if (match.album) item.append(element("p", "", `Album: ${match.album}`));
     item.append(element("p", "confidence", `Confidence ${percent(entry.score)}`));
     item.append(element("p", "", `${boxesText} (${entry.detection.kind})`));
+    showSimilar(item, match.band_id);
     return item;
+  }
+
+  // Bands Metal Archives lists as similar (where the scrape stored them): what a fan who
+  // found this patch may listen to next. Fetched per card; a card without them stays as is.
+  async function showSimilar(item, bandId) {
+    try {
+      const response = await fetch(`api/v1/bands/${encodeURIComponent(bandId)}`);
+      const band = response.ok ? await response.json() : null;
+      if (!band?.similar?.length) return;
+      const list = element("p", "similar", "Similar: ");
+      band.similar.slice(0, 5).forEach((other, i) => {
+        if (i) list.append(", ");
+        const url = safeUrl(other.url);
+        const name = element(url ? "a" : "span", "", other.name || `band ${other.band_id}`);
+        if (url) {
+          name.href = url;
+          name.rel = "noopener noreferrer";
+          name.target = "_blank";
+        }
+        list.append(name);
+      });
+      item.append(list);
+    } catch {
+      // The card is complete without them.
+    }
   }
 
   function render(data) {
