@@ -48,10 +48,13 @@ def print_result(path: Path, result: dict) -> None:
                + ", ".join(f"{stage} {ms:.0f}" for stage, ms in timings.items()) + ")")
     if not result["detections"]:
         click.echo("  nothing detected")
-    for kind, score, band, album, verdict, match_score, inliers in result_rows(result):
+    for detection, (kind, score, band, album, verdict, match_score, inliers) in zip(
+            result["detections"], result_rows(result), strict=True):
         shown = f"{band} - {album}" if album and band != "-" else band
         match = "" if match_score is None else f"{match_score:.3f}"
+        confidence = detection.get("confidence")
         click.echo(f"  {kind:<6} det {score:.2f}  {shown:<40} {verdict:<8} {match:>6}"
+                   + (f"  {confidence:.0%} sure" if confidence is not None else "")
                    + (f"  {inliers} inliers" if inliers is not None else ""))
 
 

@@ -52,6 +52,11 @@ def kind_metrics(outcomes: Sequence[Outcome]) -> dict:
             "unknown_precision": (round(sum(r and t for r, t in zip(rejected, truly_unknown, strict=True))
                                         / answered_unknown, 4) if answered_unknown else None),
         })
+    calibrated_outcomes = [o for o in outcomes if o.result.probability is not None]
+    if calibrated_outcomes:
+        stated = [o.result.probability for o in calibrated_outcomes]
+        right = [o.correct for o in calibrated_outcomes]
+        metrics["ece"] = round(expected_calibration_error(stated, right), 4)
     metrics["latency_ms_p50"] = round(float(np.percentile(latencies, 50)), 1) if len(latencies) else None
     metrics["latency_ms_p95"] = round(float(np.percentile(latencies, 95)), 1) if len(latencies) else None
     # Wall time is what a user waits, but on a shared virtual machine it also counts the
@@ -59,6 +64,23 @@ def kind_metrics(outcomes: Sequence[Outcome]) -> dict:
     cpu = [o.cpu_milliseconds for o in outcomes if o.cpu_milliseconds is not None]
     metrics["cpu_ms_p50"] = round(float(np.percentile(cpu, 50)), 1) if cpu else None
     return metrics
+
+
+def expected_calibration_error(probabilities: Sequence[float], correct: Sequence[bool],
+                               bins: int = 10) -> float:
+    """Expected calibration error: over `bins` equal-width bins of the stated probability,
+    the gap between the mean probability and the share of right answers, weighted by how
+    many answers fall in the bin (0: the probabilities are the frequencies)."""
+    probabilities, correct = np.asarray(probabilities, np.float64), np.asarray(correct, np.float64)
+    if len(probabilities) == 0:
+        raise ValueError("no answers to measure calibration on")
+    which = np.minimum((probabilities * bins).astype(int), bins - 1)
+    error = 0.0
+    for b in range(bins):
+        chosen = which == b
+        if chosen.any():
+            error += chosen.mean() * abs(probabilities[chosen].mean() - correct[chosen].mean())
+    return float(error)
 
 
 def retrieval_metrics(outcomes: Sequence[Outcome]) -> dict:

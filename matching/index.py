@@ -195,9 +195,10 @@ class RetrievalIndex:
         timings["verify"] = (time.perf_counter() - started) * 1000
         ranking = best_per_band(candidates)
         features = ranking_features(ranking, path.verified_views)
-        confidence, verdict = self._reject(kind, features)
+        confidence, verdict, probability = self._reject(kind, features)
         verified = path.config.verifies and (ranking[0].inliers or 0) >= path.config.min_inliers
-        return MatchResult(kind, ranking[:top_k], verdict, confidence, timings, features, verified)
+        return MatchResult(kind, ranking[:top_k], verdict, confidence, timings, features, verified,
+                           probability)
 
     def _shortlist(self, path: KindPath, extraction: Extraction, vectors: np.ndarray,
                    k: int) -> list[tuple[Candidate, int]]:
@@ -213,13 +214,16 @@ class RetrievalIndex:
                 candidate.part_similarity = part_similarity
         return shortlist
 
-    def _reject(self, kind: str, features: np.ndarray) -> tuple[float | None, str]:
-        """The reject step: the confidence that the top band is right, and the verdict."""
+    def _reject(self, kind: str, features: np.ndarray) -> tuple[float | None, str, float | None]:
+        """The reject step: the rejector's score, the verdict, and the calibrated
+        probability that the top band is right."""
         rejector = self.rejectors.get(kind)
         if rejector is None:
-            return None, "match"
+            return None, "match", None
         confidence = float(rejector.confidence(features)[0])
-        return confidence, "unknown" if confidence < rejector.threshold_ else "match"
+        probability = rejector.probability(features)
+        return (confidence, "unknown" if confidence < rejector.threshold_ else "match",
+                None if probability is None else float(probability[0]))
 
     # ----------------------------------------------------------------------- save / open
 

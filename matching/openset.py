@@ -36,7 +36,8 @@ Each kind of evidence was kept for what it adds to the unknown examples rejected
 fixed share of known crops, cross-validated on the calibration crops
 (`benchmarks/rejector_ablation.py`; BENCHMARKS.md, Retrieval).
 
-A logistic regression turns these into a confidence that the top answer is right; the
+A logistic regression turns these into a confidence score that the top answer is right
+(and an isotonic map turns that score into a calibrated probability); the
 threshold is then set on held-out crops (the train and val splits of a synthetic
 dataset) so that at most `max_known_rejection` of the crops of known bands are rejected.
 Its examples of unknown bands are the splits' band_id-0 objects and, far more of them,
@@ -52,6 +53,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
@@ -163,7 +165,20 @@ class OpenSetRejector(BaseEstimator):
         scores = self.confidence(X)
         self.threshold_ = float(np.quantile(scores[known], self.max_known_rejection))
         self.report_ = self.rates(scores >= self.threshold_, known)
+        # The balanced regression ranks answers well but its scores are not frequencies of
+        # right answers; an isotonic map from score to the share of right answers is.
+        isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, correct)
+        self.calibration_ = (np.asarray(isotonic.X_thresholds_, np.float64),
+                             np.asarray(isotonic.y_thresholds_, np.float64))
         return self
+
+    def probability(self, X: np.ndarray) -> np.ndarray | None:
+        """Calibrated probability that the top answer is right, per row of rank features;
+        None for a rejector fitted before it kept its calibration map."""
+        if getattr(self, "calibration_", None) is None:
+            return None
+        thresholds, values = self.calibration_
+        return np.interp(self.confidence(X), thresholds, values)
 
     def confidence(self, X: np.ndarray) -> np.ndarray:
         """Probability that the top answer is right, per row of rank features."""
@@ -192,7 +207,8 @@ class OpenSetRejector(BaseEstimator):
         return {"max_known_rejection": self.max_known_rejection, "C": self.C,
                 "scaler_mean": self.scaler_.mean_.tolist(), "scaler_scale": self.scaler_.scale_.tolist(),
                 "coef": self.model_.coef_.ravel().tolist(), "intercept": float(self.model_.intercept_[0]),
-                "threshold": self.threshold_, "report": self.report_}
+                "threshold": self.threshold_, "report": self.report_,
+                "calibration": [values.tolist() for values in self.calibration_]}
 
     @classmethod
     def from_json(cls, values: dict) -> OpenSetRejector:
@@ -208,4 +224,7 @@ class OpenSetRejector(BaseEstimator):
         rejector.model_.n_features_in_ = len(values["coef"])
         rejector.threshold_ = float(values["threshold"])
         rejector.report_ = values["report"]
+        calibration = values.get("calibration")  # absent from bundles built before it
+        rejector.calibration_ = None if calibration is None else tuple(np.array(v, np.float64)
+                                                                       for v in calibration)
         return rejector

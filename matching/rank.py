@@ -43,15 +43,18 @@ class MatchResult:
 
     `verified` says whether the best candidate passed geometric verification (at least
     its path's `min_inliers` inliers); always False on paths that do not verify.
+    `probability` is the calibrated probability that the best band is right (None where
+    the kind is not calibrated).
     """
 
     kind: str
     candidates: list[Candidate]
     verdict: str
-    confidence: float | None
+    confidence: float | None               # the rejector's score (what its threshold cuts)
     timings_ms: dict[str, float] = field(default_factory=dict)
     features: np.ndarray | None = None     # the rejector's input, kept for calibration
     verified: bool = False
+    probability: float | None = None       # calibrated probability that the top band is right
 
     @property
     def band_id(self) -> int | None:

@@ -179,23 +179,39 @@ def _match_json(candidate, bands: dict[int, dict], albums: dict[int, dict]) -> d
 def assemble(image_shape: Sequence[int], detections: Sequence[Detection],
              results: Sequence[MatchResult | None], bands: dict[int, dict], albums: dict[int, dict],
              timings: dict) -> dict:
-    """The result JSON: every detection with its ranked bands and verdict, and the photo's
-    band list (the top band of each ``match`` detection, at its best score, best first)."""
+    """The result JSON: every detection with its ranked bands, verdict and calibrated
+    `confidence` (the probability that its top band is right; None for an uncalibrated
+    kind), and the photo's band list (the top band of each ``match`` detection, at its best
+    score and confidence, best first)."""
     entries = []
     found: dict[int, dict] = {}
     for detection, result in zip(detections, results, strict=True):
         matches = [_match_json(c, bands, albums) for c in result.candidates] if result is not None else []
         verdict = result.verdict if result is not None and matches else "unknown"
+        probability = result.probability if result is not None else None
+        confidence = None if probability is None else round(probability, 4)
         entries.append({"box": [round(v, 1) for v in detection.box], "kind": detection.kind,
-                        "score": round(detection.score, 4), "verdict": verdict, "matches": matches})
+                        "score": round(detection.score, 4), "verdict": verdict, "confidence": confidence,
+                        "matches": matches})
         if verdict == "match":
             best = matches[0]
-            if best["band_id"] not in found or best["score"] > found[best["band_id"]]["score"]:
-                found[best["band_id"]] = {key: best[key] for key in ("band_id", "name", "url", "score")}
+            known = found.get(best["band_id"])
+            if known is None or best["score"] > known["score"]:
+                found[best["band_id"]] = {**{key: best[key] for key in ("band_id", "name", "url", "score")},
+                                          "confidence": _best(confidence, known and known["confidence"])}
+            else:
+                known["confidence"] = _best(confidence, known["confidence"])
     return {"image": {"width": int(image_shape[1]), "height": int(image_shape[0])},
             "detections": entries,
             "bands": sorted(found.values(), key=lambda band: -band["score"]),
             "timings_ms": timings}
+
+
+def _best(*confidences: float | None) -> float | None:
+    """The highest of the confidences that are known (a band seen twice is as sure as its
+    surest sighting)."""
+    known = [c for c in confidences if c is not None]
+    return max(known) if known else None
 
 
 # --------------------------------------------------------------------------- the pipeline

@@ -10,6 +10,10 @@ the error shape is closed.
 from __future__ import annotations
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
+#: The calibrated probability that an answer is right (null where the index is not calibrated).
+_CONFIDENCE = {"type": ["number", "null"], "minimum": 0, "maximum": 1,
+               "description": "calibrated probability that the top band is right; null where "
+                              "the index holds no calibration for this kind"}
 
 
 def _ref(name: str) -> dict:
@@ -73,6 +77,7 @@ _SCHEMAS = {
                                      "where the detector found no box"},
             "verdict": {"type": "string", "enum": ["match", "unknown"],
                         "description": "unknown: the band is probably not in the database"},
+            "confidence": _CONFIDENCE,
             "matches": {"type": "array", "items": _ref("Match"), "description": "best first"},
         },
     },
@@ -84,6 +89,7 @@ _SCHEMAS = {
             "name": {"type": "string"},
             "url": _NULLABLE_STRING,
             "score": {"type": "number"},
+            "confidence": _CONFIDENCE,
         },
     },
     "IdentifyResult": {

@@ -107,6 +107,16 @@ def test_bands_are_deduplicated_best_score_first_and_only_from_matches(oracle_pi
         for detection in result["detections"]:
             album = [m for m in detection["matches"] if m["album"] is not None]
             assert detection["kind"] == "album" or not album  # titles only for covers
+            # A calibrated kind states how likely each answer is to be right; an
+            # uncalibrated one (too few val crops in so small a set) cannot.
+            if oracle_pipeline.index.calibrated(detection["kind"]):
+                assert 0.0 <= detection["confidence"] <= 1.0
+            else:
+                assert detection["confidence"] is None
+        for band in result["bands"]:  # a band is as sure as its surest detection
+            stated = [d["confidence"] for d in result["detections"] if d["verdict"] == "match"
+                      and d["matches"][0]["band_id"] == band["band_id"] and d["confidence"] is not None]
+            assert band["confidence"] == (max(stated) if stated else None)
 
 
 class NoBoxes:
@@ -207,3 +217,22 @@ def test_a_missing_model_is_a_clear_error(tmp_path):
 
     with pytest.raises((ModelFileError, OSError), match="nothing.npz"):
         load_detector(tmp_path / "nothing.npz")
+
+
+def test_a_calibrated_index_states_how_sure_each_answer_is(small_dataset, bundle, database):
+    """Every answer of a calibrated kind carries the probability that it is right."""
+    from matching.calibration import calibrate
+
+    dataset = load_dataset(small_dataset)
+    index = RetrievalIndex.open(bundle)
+    calibrate(index, dataset, "train,val", progress=False)
+    assert index.calibrated("album")
+    with Store.open(database) as store:
+        pipeline = Pipeline(AnnotatedBoxes(small_dataset), index, store)
+        stated = []
+        for name in dataset.splits["test"]:
+            pipeline.detector.photo = name
+            result = pipeline.identify(read_image(dataset.photo_path(name)))
+            stated += [d["confidence"] for d in result["detections"] if d["kind"] == "album"]
+    assert stated and all(0.0 <= confidence <= 1.0 for confidence in stated)
+    assert len(set(stated)) > 1  # it depends on the answer

@@ -82,8 +82,12 @@
       if (best.score > entry.match.score) entry.match = best;
       known.set(best.band_id, entry);
     });
+    const bandConfidence = new Map(data.bands.map((band) => [band.band_id, band.confidence]));
     for (const entry of known.values()) {
-      entry.score = bandScores.get(entry.match.band_id) ?? entry.match.score;
+      // The calibrated probability that the band is right where the index has one, else
+      // the match's similarity.
+      entry.score = bandConfidence.get(entry.match.band_id) ??
+        bandScores.get(entry.match.band_id) ?? entry.match.score;
     }
     return [...known.values(), ...unknown];
   }
