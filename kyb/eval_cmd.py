@@ -102,11 +102,16 @@ def print_report(report: dict) -> None:
                    "(for datasets without crops of unknown bands).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the figures as JSON.")
-def retrieval(dataset, root, presets, split, include_difficult, top_k, calibration_from, json_path):
+@click.option("--reliability-plot", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also draw the reliability diagram of the calibrated confidence (PNG).")
+def retrieval(dataset, root, presets, split, include_difficult, top_k, calibration_from, json_path,
+              reliability_plot):
     """Top-1/5/10 band accuracy on the ground-truth crops of a split, open-set precision and
-    recall of 'unknown', latency per crop, index bytes per reference and build speed."""
+    recall of 'unknown', the calibration error of the stated confidence, latency per crop,
+    index bytes per reference and build speed."""
     from matching.bundle import BundleError
     from matching.evaluate import evaluate_retrieval
+    from matching.evaluate_plots import plot_reliability
 
     try:
         indexes = bundles_to_compare(dataset, root, presets, calibration_from)
@@ -115,3 +120,6 @@ def retrieval(dataset, root, presets, split, include_difficult, top_k, calibrati
         raise click.ClickException(str(exc)) from exc
     print_report(report)
     write_json(report, json_path)
+    if reliability_plot is not None:
+        plot_reliability(report, reliability_plot)
+        click.echo(f"wrote {reliability_plot}")

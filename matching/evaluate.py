@@ -57,6 +57,7 @@ def kind_metrics(outcomes: Sequence[Outcome]) -> dict:
         stated = [o.result.probability for o in calibrated_outcomes]
         right = [o.correct for o in calibrated_outcomes]
         metrics["ece"] = round(expected_calibration_error(stated, right), 4)
+        metrics["reliability"] = reliability_bins(stated, right)
     metrics["latency_ms_p50"] = round(float(np.percentile(latencies, 50)), 1) if len(latencies) else None
     metrics["latency_ms_p95"] = round(float(np.percentile(latencies, 95)), 1) if len(latencies) else None
     # Wall time is what a user waits, but on a shared virtual machine it also counts the
@@ -81,6 +82,15 @@ def expected_calibration_error(probabilities: Sequence[float], correct: Sequence
         if chosen.any():
             error += chosen.mean() * abs(probabilities[chosen].mean() - correct[chosen].mean())
     return float(error)
+
+
+def reliability_bins(probabilities: Sequence[float], correct: Sequence[bool], bins: int = 10) -> list[list]:
+    """[mean stated probability, share right, answers] per non-empty bin: the points of a
+    reliability diagram."""
+    probabilities, correct = np.asarray(probabilities, np.float64), np.asarray(correct, np.float64)
+    which = np.minimum((probabilities * bins).astype(int), bins - 1)
+    return [[round(float(probabilities[which == b].mean()), 4), round(float(correct[which == b].mean()), 4),
+             int((which == b).sum())] for b in range(bins) if (which == b).any()]
 
 
 def retrieval_metrics(outcomes: Sequence[Outcome]) -> dict:

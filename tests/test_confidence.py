@@ -4,7 +4,7 @@ answers that are right (expected calibration error), kept in the bundle's JSON."
 import numpy as np
 import pytest
 
-from matching.evaluate import expected_calibration_error
+from matching.evaluate import expected_calibration_error, reliability_bins
 from matching.openset import OpenSetRejector
 
 
@@ -42,3 +42,8 @@ def test_ece_by_hand():
     assert expected_calibration_error([0.9, 0.9, 0.1, 0.1], [True, False, False, False]) == pytest.approx(
         0.5 * 0.4 + 0.5 * 0.1)
     assert expected_calibration_error([1.0, 0.0], [True, False]) == 0.0
+
+
+def test_reliability_bins_by_hand():
+    assert reliability_bins([0.95, 0.9, 0.15, 0.1, 0.12], [True, False, False, False, True]) == [
+        [0.1233, 0.3333, 3], [0.925, 0.5, 2]]

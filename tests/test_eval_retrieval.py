@@ -129,11 +129,13 @@ def test_commands_end_to_end(small_dataset, cli_bundle, tmp_path):
     assert answer["matches"][0]["band_id"] == logo.band_id and answer["verdict"] in ("match", "unknown")
 
     figures = tmp_path / "figures.json"
+    plot = tmp_path / "reliability.png"
     evaluated = kyb("eval", "retrieval", "--dataset", small_dataset, "--index", index, "--split", "train",
-                    "--json", figures)
+                    "--json", figures, "--reliability-plot", plot)
     assert evaluated.returncode == 0, evaluated.stderr
     assert "top-1" in evaluated.stdout and "tiny" in evaluated.stdout
     assert json.loads(figures.read_text())["results"]["tiny"]["metrics"]["all"]["crops"] > 0
+    assert plot.read_bytes().startswith(b"\x89PNG")
 
     added = kyb("index", "add", "--index", index, "--references", small_dataset / "references.csv")
     assert added.returncode == 0, added.stderr
