@@ -88,13 +88,24 @@ def print_report(report: dict) -> None:
                    f"built at {build.get('references_per_second', 0):.2f} references/s")
 
 
+def dataset_options(command):
+    """The options every evaluation over bundles shares: --dataset, --index, --presets, --split."""
+    options = [
+        click.option("--dataset", required=True,
+                     type=click.Path(exists=True, file_okay=False, path_type=Path)),
+        click.option("--index", "root", required=True, type=click.Path(path_type=Path),
+                     help="A bundle; with --presets, a folder holding one bundle per preset (INDEX/PRESET)."),
+        click.option("--presets", help="Comma-separated presets to compare (thesis,imagenet-cnn,default); "
+                                       "bundles missing under INDEX are built from --dataset first."),
+        click.option("--split", default="test", show_default=True),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.command("retrieval")
-@click.option("--dataset", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--index", "root", required=True, type=click.Path(path_type=Path),
-              help="A bundle; with --presets, a folder holding one bundle per preset (INDEX/PRESET).")
-@click.option("--presets", help="Comma-separated presets to compare (thesis,imagenet-cnn,default); "
-                                "bundles missing under INDEX are built from --dataset first.")
-@click.option("--split", default="test", show_default=True)
+@dataset_options
 @click.option("--include-difficult", is_flag=True, help="Also query VOC 'difficult' objects.")
 @click.option("--top-k", type=click.IntRange(min=10), default=10, show_default=True)
 @click.option("--calibration-from", type=click.Path(exists=True, file_okay=False, path_type=Path),

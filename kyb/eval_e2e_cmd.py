@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from kyb.eval_cmd import bundles_to_compare, write_json
+from kyb.eval_cmd import bundles_to_compare, dataset_options, write_json
 
 COLUMNS = (("band_precision", "band-P"), ("band_recall", "band-R"), ("exact_photo_accuracy", "exact"),
            ("open_set_rejection", "unk-rej"))
@@ -36,12 +36,7 @@ def print_report(report: dict) -> None:
 
 
 @click.command("e2e")
-@click.option("--dataset", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--index", "root", required=True, type=click.Path(path_type=Path),
-              help="A bundle; with --presets, a folder holding one bundle per preset (INDEX/PRESET).")
-@click.option("--presets", help="Comma-separated presets to compare (thesis,imagenet-cnn,default); "
-                                "bundles missing under INDEX are built from --dataset first.")
-@click.option("--split", default="test", show_default=True)
+@dataset_options
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Detector model file (default: $KYB_DETECTOR_MODEL, else the shipped model).")
 @click.option("--calibration-from", type=click.Path(exists=True, file_okay=False, path_type=Path),

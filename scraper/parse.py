@@ -196,16 +196,24 @@ def parse_album_page(html: str) -> dict:
             "cover_url": cover.get("href") if cover is not None else None}
 
 
+def _tab_content(html: str, kind: str, xpath: str, what: str, empty_phrase: str):
+    """The element of a band page's tab at `xpath`; None where the tab says it has nothing
+    (`empty_phrase`); ParseError where it holds neither (the layout changed)."""
+    _require_balanced_tables(html, kind)
+    doc = _document(html, kind)
+    content = _first(doc, xpath)
+    if content is None and empty_phrase not in _text(doc).lower():
+        raise ParseError(f"{kind}: no {what}; the layout changed")
+    return content
+
+
 def parse_similar(html: str) -> list[dict]:
     """The similar-artists tab -> rows of similar_id, name, url, country, genre, score."""
     kind = "similar artists"
-    _require_balanced_tables(html, kind)
-    doc = _document(html, kind)
-    table = _first(doc, 'descendant-or-self::table[@id="artist_list"]')
+    table = _tab_content(html, kind, 'descendant-or-self::table[@id="artist_list"]', "table#artist_list",
+                         "no similar artist")
     if table is None:
-        if "no similar artist" in _text(doc).lower():
-            return []
-        raise ParseError(f"{kind}: no table#artist_list; the layout changed")
+        return []
     similar = []
     for row in table.xpath('.//tr[starts-with(@id, "recRow_")]'):
         cells = row.findall("td")
@@ -225,13 +233,10 @@ def parse_similar(html: str) -> list[dict]:
 def parse_links(html: str) -> list[dict]:
     """The related-links tab -> rows of link_id, category (the sub-tab), title, url."""
     kind = "links"
-    _require_balanced_tables(html, kind)
-    doc = _document(html, kind)
-    container = _first(doc, 'descendant-or-self::*[@id="band_links"]')
+    container = _tab_content(html, kind, 'descendant-or-self::*[@id="band_links"]', "#band_links block",
+                             "no links")
     if container is None:
-        if "no links" in _text(doc).lower():
-            return []
-        raise ParseError(f"{kind}: no #band_links block; the layout changed")
+        return []
     tab_names = {a.get("href", "")[1:]: _text(a) for a in container.xpath("./ul/li/a")}
     links = []
     for panel in container.xpath('./div[starts-with(@id, "band_links_")]'):

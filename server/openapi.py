@@ -11,6 +11,9 @@ from __future__ import annotations
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
 #: The calibrated probability that an answer is right (null where the index is not calibrated).
+#: The fields every answer naming a band carries.
+_BAND_SUMMARY = {"band_id": {"type": "integer"}, "name": {"type": "string"}, "url": _NULLABLE_STRING,
+                 "country": _NULLABLE_STRING, "genre": _NULLABLE_STRING}
 _CONFIDENCE = {"type": ["number", "null"], "minimum": 0, "maximum": 1,
                "description": "calibrated probability that the top band is right; null where "
                               "the index holds no calibration for this kind"}
@@ -53,11 +56,7 @@ _SCHEMAS = {
         "required": ["band_id", "name", "url", "country", "genre", "album", "ref_id", "score",
                      "inliers"],
         "properties": {
-            "band_id": {"type": "integer"},
-            "name": {"type": "string"},
-            "url": _NULLABLE_STRING,
-            "country": _NULLABLE_STRING,
-            "genre": _NULLABLE_STRING,
+            **_BAND_SUMMARY,
             "album": {"type": ["string", "null"], "description": "the album title for covers"},
             "ref_id": {"type": "integer", "description": "the matched reference image"},
             "score": {"type": "number"},
@@ -150,11 +149,7 @@ _SCHEMAS = {
         "type": "object",
         "required": ["band_id", "name", "url", "country", "genre", "location", "status"],
         "properties": {
-            "band_id": {"type": "integer"},
-            "name": {"type": "string"},
-            "url": _NULLABLE_STRING,
-            "country": _NULLABLE_STRING,
-            "genre": _NULLABLE_STRING,
+            **_BAND_SUMMARY,
             "location": _NULLABLE_STRING,
             "status": _NULLABLE_STRING,
         },
