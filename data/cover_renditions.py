@@ -14,6 +14,7 @@ import numpy as np
 from data.degrade import camera, jpeg_quality
 from data.imaging import as_float, blend, random_colour, resize_to
 from data.photo_library import photo_crop
+from data.renditions import detector_box_crop
 
 
 def render_cover_photo(cover: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -40,7 +41,9 @@ def render_cover_photo(cover: np.ndarray, rng: np.random.Generator) -> np.ndarra
     image = camera(image, rng)
     ok, encoded = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality(rng)])
     image = cv2.imdecode(encoded, cv2.IMREAD_COLOR)[..., ::-1] if ok else image
-    return _detector_box(image, placed, rng)
+    # The cover's box grown or shrunk a little on each side, as a detector draws it.
+    box = (*placed.min(axis=0), *placed.max(axis=0))
+    return np.ascontiguousarray(detector_box_crop(image, box, rng, (-0.04, 0.12), (-0.04, 0.12)))
 
 
 def _occlude(image: np.ndarray, quad: np.ndarray, rng: np.random.Generator) -> None:
@@ -61,14 +64,3 @@ def _glare(image: np.ndarray, quad: np.ndarray, rng: np.random.Generator) -> Non
     yy, xx = np.mgrid[0:height, 0:width]
     spot = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * sigma ** 2)).astype(np.float32)
     image[:] = blend(image, np.ones_like(image), spot * rng.uniform(0.3, 0.7))
-
-
-def _detector_box(image: np.ndarray, quad: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The cover's box grown or shrunk a little on each side, as a detector draws it."""
-    height, width = image.shape[:2]
-    x1, y1 = quad.min(axis=0)
-    x2, y2 = quad.max(axis=0)
-    dx, dy = (x2 - x1) * rng.uniform(-0.04, 0.12, 2), (y2 - y1) * rng.uniform(-0.04, 0.12, 2)
-    left, right = int(max(0, x1 - dx[0])), int(min(width, x2 + dx[1]))
-    top, bottom = int(max(0, y1 - dy[0])), int(min(height, y2 + dy[1]))
-    return np.ascontiguousarray(image[top:max(bottom, top + 8), left:max(right, left + 8)])

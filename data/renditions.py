@@ -98,10 +98,18 @@ def _detector_crop(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator
     """Crop around the logo's ink the way a detector box would: loose, tight or shifted,
     sometimes cutting a little of the logo off."""
     box = tight_box(mask, 0.3) or (0, 0, mask.shape[1], mask.shape[0])
+    return detector_box_crop(image, box, rng, (-0.06, 0.2), (-0.06, 0.25))
+
+
+def detector_box_crop(image: np.ndarray, box, rng: np.random.Generator, grow_x: tuple[float, float],
+                      grow_y: tuple[float, float]) -> np.ndarray:
+    """`image` cropped to `box` (x1, y1, x2, y2) grown on each side by a random share of its
+    size drawn from `grow_x` / `grow_y` (negative: shrunk), clipped to the image, at
+    least 8 pixels a side: a box as a detector draws it."""
     x1, y1, x2, y2 = box
     width, height = x2 - x1, y2 - y1
-    left, right = rng.uniform(-0.06, 0.2, 2) * width
-    top, bottom = rng.uniform(-0.06, 0.25, 2) * height
+    left, right = rng.uniform(*grow_x, 2) * width
+    top, bottom = rng.uniform(*grow_y, 2) * height
     x1, x2 = int(max(0, x1 - left)), int(min(image.shape[1], x2 + right))
     y1, y2 = int(max(0, y1 - top)), int(min(image.shape[0], y2 + bottom))
     return image[y1:max(y2, y1 + 8), x1:max(x2, x1 + 8)]
