@@ -55,8 +55,6 @@ def build_bundle(dataset_root: str | Path, out: str | Path, preset_name: str = "
     """
     if calibration not in CALIBRATIONS:
         raise ValueError(f"calibration must be one of {CALIBRATIONS}, got {calibration!r}")
-    out = Path(out)
-    check_target(out, force)
     dataset = load_dataset(dataset_root)
     if calibration_from is None:  # a misnamed split is refused now, not after the build's minutes
         held_out = load_dataset(calibration_dataset) if calibration_dataset is not None else dataset
@@ -67,9 +65,9 @@ def build_bundle(dataset_root: str | Path, out: str | Path, preset_name: str = "
                              "calibrate on; calibrate on the gallery instead (--calibration gallery)")
         calibration = calibration if calibration != "auto" else ("photos" if has_photos else "gallery")
     if calibration_from is None and calibration == "photos":
-        return _build_and_save(dataset.references, dataset.root, out, preset_name, configs, seed, progress,
-                               lambda index: calibrate(index, held_out, calibration_split,
-                                                       max_known_rejection, progress))
+        return _build_and_save(dataset.references, dataset.root, out, force, preset_name, configs, seed,
+                               progress, lambda index: calibrate(index, held_out, calibration_split,
+                                                                 max_known_rejection, progress))
     return build_gallery_bundle(dataset.references, dataset.root, out, preset_name, configs=configs,
                                 force=force, calibration_from=calibration_from,
                                 max_known_rejection=max_known_rejection, seed=seed, progress=progress)
@@ -83,8 +81,6 @@ def build_gallery_bundle(references: Sequence[Reference], root: str | Path, out:
     """Build the index of `references` (paths relative to `root`), calibrated on renditions
     of the references themselves (or on `calibration_from`'s rejectors), and save it at
     `out`: what a scraped gallery without annotated photos gets."""
-    out = Path(out)
-    check_target(out, force)
     if calibration_from is not None:
         def calibrate_index(index):
             return copy_calibration(index, RetrievalIndex.open(calibration_from))
@@ -92,14 +88,16 @@ def build_gallery_bundle(references: Sequence[Reference], root: str | Path, out:
         def calibrate_index(index):
             return self_calibrate(index, references, root, max_known_rejection=max_known_rejection,
                                   seed=seed, progress=progress)
-    return _build_and_save(references, root, out, preset_name, configs, seed, progress, calibrate_index)
+    return _build_and_save(references, root, out, force, preset_name, configs, seed, progress,
+                           calibrate_index)
 
 
-def _build_and_save(references: Sequence[Reference], root: str | Path, out: Path, preset_name: str,
-                    configs: dict[str, PathConfig] | None, seed: int, progress: bool,
+def _build_and_save(references: Sequence[Reference], root: str | Path, out: str | Path, force: bool,
+                    preset_name: str, configs: dict[str, PathConfig] | None, seed: int, progress: bool,
                     calibrate_index: Callable[[RetrievalIndex], dict]) -> BuildReport:
-    """Extract and fit, calibrate, then write the bundle atomically (nothing at `out` changes
-    if any step fails)."""
+    """Check `out` (`check_target`), extract and fit, calibrate, then write the bundle
+    atomically (nothing at `out` changes if any step fails)."""
+    check_target(Path(out), force)
     index = RetrievalIndex.build(references, root, preset_name, configs=configs, seed=seed, progress=progress)
     report = calibrate_index(index)
     index.save(out)
