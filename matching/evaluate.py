@@ -67,30 +67,32 @@ def kind_metrics(outcomes: Sequence[Outcome]) -> dict:
     return metrics
 
 
+def _calibration_bins(probabilities: Sequence[float], correct: Sequence[bool],
+                      bins: int) -> list[tuple[float, float, int]]:
+    """(mean stated probability, share right, answers) per non-empty bin of `bins`
+    equal-width bins of the stated probability."""
+    probabilities, correct = np.asarray(probabilities, np.float64), np.asarray(correct, np.float64)
+    which = np.minimum((probabilities * bins).astype(int), bins - 1)
+    chosen = [which == b for b in range(bins)]
+    return [(float(probabilities[c].mean()), float(correct[c].mean()), int(c.sum())) for c in chosen if c.any()]
+
+
 def expected_calibration_error(probabilities: Sequence[float], correct: Sequence[bool],
                                bins: int = 10) -> float:
     """Expected calibration error: over `bins` equal-width bins of the stated probability,
     the gap between the mean probability and the share of right answers, weighted by how
     many answers fall in the bin (0: the probabilities are the frequencies)."""
-    probabilities, correct = np.asarray(probabilities, np.float64), np.asarray(correct, np.float64)
     if len(probabilities) == 0:
         raise ValueError("no answers to measure calibration on")
-    which = np.minimum((probabilities * bins).astype(int), bins - 1)
-    error = 0.0
-    for b in range(bins):
-        chosen = which == b
-        if chosen.any():
-            error += chosen.mean() * abs(probabilities[chosen].mean() - correct[chosen].mean())
-    return float(error)
+    return float(sum(count * abs(stated - right) for stated, right, count
+                     in _calibration_bins(probabilities, correct, bins)) / len(probabilities))
 
 
 def reliability_bins(probabilities: Sequence[float], correct: Sequence[bool], bins: int = 10) -> list[list]:
     """[mean stated probability, share right, answers] per non-empty bin: the points of a
     reliability diagram."""
-    probabilities, correct = np.asarray(probabilities, np.float64), np.asarray(correct, np.float64)
-    which = np.minimum((probabilities * bins).astype(int), bins - 1)
-    return [[round(float(probabilities[which == b].mean()), 4), round(float(correct[which == b].mean()), 4),
-             int((which == b).sum())] for b in range(bins) if (which == b).any()]
+    return [[round(stated, 4), round(right, 4), count]
+            for stated, right, count in _calibration_bins(probabilities, correct, bins)]
 
 
 def retrieval_metrics(outcomes: Sequence[Outcome]) -> dict:
