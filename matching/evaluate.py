@@ -74,7 +74,8 @@ def _calibration_bins(probabilities: Sequence[float], correct: Sequence[bool],
     probabilities, correct = np.asarray(probabilities, np.float64), np.asarray(correct, np.float64)
     which = np.minimum((probabilities * bins).astype(int), bins - 1)
     chosen = [which == b for b in range(bins)]
-    return [(float(probabilities[c].mean()), float(correct[c].mean()), int(c.sum())) for c in chosen if c.any()]
+    return [(float(probabilities[c].mean()), float(correct[c].mean()), int(c.sum()))
+            for c in chosen if c.any()]
 
 
 def expected_calibration_error(probabilities: Sequence[float], correct: Sequence[bool],
