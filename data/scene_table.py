@@ -13,8 +13,9 @@ from data.flyer import flyer
 from data.merch import merch
 from data.tee import tee
 from data.vest import vest
+from data.wild import wild
 
-SCENES = {**scenes.SCENES, "vest": vest, "tee": tee, "flyer": flyer, "merch": merch}
+SCENES = {**scenes.SCENES, "vest": vest, "tee": tee, "flyer": flyer, "merch": merch, "wild": wild}
 #: (kind of item, min, max) per scene: how many of each it takes.
 SCENE_ITEMS = {
     **scenes.SCENE_ITEMS,
@@ -22,9 +23,10 @@ SCENE_ITEMS = {
     "tee": (("logo", 1, 1), ("album", 0, 1)),
     "flyer": (("logo", 2, 6),),
     "merch": (("logo", 3, 7), ("album", 1, 5)),
+    "wild": (("logo", 1, 3),),
 }
 #: How often each scene is drawn, relative to the others chosen: the classic five sum to 1.
-SCENE_WEIGHTS = {**scenes.SCENE_WEIGHTS, "vest": 0.15, "tee": 0.1, "flyer": 0.1, "merch": 0.08}
+SCENE_WEIGHTS = {**scenes.SCENE_WEIGHTS, "vest": 0.15, "tee": 0.1, "flyer": 0.1, "merch": 0.08, "wild": 0.2}
 #: At most this many items a photo, unless the scene says otherwise.
 DEFAULT_CAP = 6
 SCENE_CAPS: dict[str, int] = {"vest": 40, "merch": 12}

@@ -1,5 +1,6 @@
-"""The scenes a fan photographs (battle vest, shirt back print, flyer, merch table): the
-dataset contract, determinism per seed, and the vest's 12 to 40 objects."""
+"""The scenes a fan photographs (battle vest, shirt back print, flyer, merch table) and
+marks in everyday photos (wild): the dataset contract, determinism per seed, the vest's
+12 to 40 objects, and the wild scene's close-ups beside small marks."""
 
 import hashlib
 import subprocess
@@ -14,7 +15,7 @@ from data.scene_table import SCENE_WEIGHTS, SCENES
 from data.synth import SynthConfig, generate
 from data.voc import read_voc
 
-NEW_SCENES = tuple(name for name in ("vest", "tee", "flyer", "merch") if name in SCENES)
+NEW_SCENES = tuple(name for name in ("vest", "tee", "flyer", "merch", "wild") if name in SCENES)
 
 
 def _digests(root: Path, folder: str) -> dict[str, str]:
@@ -29,7 +30,7 @@ def new_scenes(tmp_path_factory) -> Path:
 
 
 def test_every_new_scene_is_in_the_table_with_a_weight():
-    assert NEW_SCENES == ("vest", "tee", "flyer", "merch")
+    assert NEW_SCENES == ("vest", "tee", "flyer", "merch", "wild")
     assert all(SCENE_WEIGHTS[name] > 0 for name in NEW_SCENES)
 
 
@@ -54,6 +55,20 @@ def test_a_vest_photo_carries_12_to_40_objects(tmp_path):
         objects = read_voc(dataset.annotation_path(name)).objects
         assert 12 <= len(objects) <= 40, (name, len(objects))
         assert sum(not obj.difficult for obj in objects) >= 10
+
+
+def test_wild_photos_show_marks_in_close_up_and_small_on_surfaces(tmp_path):
+    root = tmp_path / "wild"
+    generate(root, SynthConfig(bands=30, photos=12, seed=4, workers=2, scenes=("wild",)))
+    dataset = load_dataset(root)
+    shares = []
+    for name in sum(dataset.splits.values(), []):
+        annotation = read_voc(dataset.annotation_path(name))
+        assert 1 <= len(annotation.objects) <= 3 and all(obj.name == "logo" for obj in annotation.objects)
+        area = annotation.width * annotation.height
+        shares += [(obj.box[2] - obj.box[0]) * (obj.box[3] - obj.box[1]) / area for obj in annotation.objects]
+    assert max(shares) >= 0.12, "no close-up filling the frame"
+    assert min(shares) <= 0.02, "no small mark on a surface"
 
 
 def test_cli_scenes_option_draws_only_those(tmp_path):
