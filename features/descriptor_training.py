@@ -5,7 +5,10 @@ Why this recipe:
 - Data: logos designed by the generator (data/logos.py) from a seed of their own, so no
   training logo is a logo of an evaluation dataset; per logo, its clean reference, a
   lightly augmented copy (data/augment.py) and `renditions` printed-and-photographed
-  crops (data/renditions.py). ../shared/real is never used here.
+  crops (data/renditions.py). With `real_designs`, train-real's real band logos join
+  them (data/real_logos.py): the train split as more classes, the validation split (held
+  out by band) scored each epoch but never used to pick one. ../shared/real is never
+  used here.
 - Loss: contrastive against references (N-pair / InfoNCE): each rendition in a batch
   must pick its own logo's reference among the batch's references, which is exactly the
   query-time task. A proxy loss (one learned vector per logo) was tried first and did
@@ -40,7 +43,9 @@ class TrainingConfig:
     `data.renditions.render_part` and `render_beside`); `epochs` passes over the training
     logos, `logos_per_batch` logos per step with `views_per_logo` views each (its
     reference and others), at `learning_rate` (Adam, cosine decay); `temperature` of the
-    contrastive softmax."""
+    contrastive softmax. `real_designs`: at most this many real designs of train-real's
+    train split trained on beside the generated ones (0: none); when above 0, the
+    validation split's designs are rendered too and scored after each epoch."""
 
     designs: int = 2000
     val_designs: int = 200
@@ -53,10 +58,12 @@ class TrainingConfig:
     temperature: float = 0.05
     seed: int = 0
     workers: int = 2
+    real_designs: int = 0
 
     def __post_init__(self):
         for name, minimum in (("designs", 2), ("val_designs", 1), ("renditions", 1), ("partial_views", 0),
-                              ("epochs", 1), ("logos_per_batch", 2), ("views_per_logo", 2), ("workers", 1)):
+                              ("epochs", 1), ("logos_per_batch", 2), ("views_per_logo", 2), ("workers", 1),
+                              ("real_designs", 0)):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
                 raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
@@ -82,18 +89,32 @@ class TrainingConfig:
 SEED_OFFSET = 7_000_003
 
 
-def render_views(seed: int, index: int, renditions: int, partial_views: int = 0) -> np.ndarray:
+def real_design_sets(config: TrainingConfig) -> tuple[list, list]:
+    """The real designs (`data.real_logos.RealLogo`) a run trains on, the first
+    `real_designs` of the train split, and those it scores, the whole validation split;
+    both empty when `real_designs` is 0 or train-real is absent (which is said once)."""
+    if config.real_designs == 0:
+        return [], []
+    from data.real_logos import real_logo_designs
+
+    return real_logo_designs("train")[:config.real_designs], real_logo_designs("validation")
+
+
+def render_views(seed: int, index: int, renditions: int, partial_views: int = 0, real=None) -> np.ndarray:
     """The prepared views of training logo `index`: (2 + renditions + partial_views,
     *INPUT_SHAPE) uint8, its reference first, then an augmented copy, the renditions, and
-    the partial views (part of it, then it beside another logo, alternately)."""
+    the partial views (part of it, then it beside another logo, alternately). The logo is
+    a generated design, or the real design `real` (a `data.real_logos.RealLogo`)."""
     from data.augment import augment_reference
     from data.imaging import to_uint8
     from data.logos import design_logo, render_reference
     from data.names import band_name
+    from data.real_logos import load_real_design
     from data.renditions import render_beside, render_part, render_print
 
     rng = np.random.default_rng([SEED_OFFSET + seed, index])
-    reference = render_reference(design_logo(band_name(rng), rng), rng)
+    design = load_real_design(real) if real is not None else design_logo(band_name(rng), rng)
+    reference = render_reference(design, rng)
     views = [reference, augment_reference(reference, rng)]
     reference = to_uint8(reference)
     views = [to_uint8(view) for view in views] + [render_print(reference, rng) for _ in range(renditions)]
@@ -106,14 +127,18 @@ def render_views(seed: int, index: int, renditions: int, partial_views: int = 0)
     return np.stack([prepare(view) for view in views])
 
 
-def _render_task(task: tuple[int, int, int, int]) -> np.ndarray:
+def _render_task(task: tuple) -> np.ndarray:
     return render_views(*task)
 
 
 def render_training_set(config: TrainingConfig, progress: bool = True) -> np.ndarray:
-    """(designs, views, *INPUT_SHAPE) uint8 views (`TrainingConfig.views` per logo),
-    rendered on `workers` processes."""
-    tasks = [(config.seed, index, config.renditions, config.partial_views) for index in range(config.designs)]
+    """(logos, views, *INPUT_SHAPE) uint8 views (`TrainingConfig.views` per logo), rendered
+    on `workers` processes: the `designs` generated logos, then the real train designs,
+    then the real validation designs (`real_design_sets`)."""
+    real_train, real_validation = real_design_sets(config)
+    reals = [None] * config.designs + real_train + real_validation
+    tasks = [(config.seed, index, config.renditions, config.partial_views, real)
+             for index, real in enumerate(reals)]
     bar = {"total": len(tasks), "desc": "rendering logos", "unit": "logo", "enabled": progress, "leave": True}
     if config.workers == 1:
         return np.stack([_render_task(task) for task in progress_bar(tasks, **bar)])
@@ -174,20 +199,27 @@ def top1_against_references(descriptor: LogoDescriptor, features: np.ndarray) ->
 
 
 class _KeepBest(keras.callbacks.Callback):
-    """Score the held-out logos after each epoch; remember the best epoch's top weights."""
+    """Score the held-out logos after each epoch; remember the best epoch's top weights.
+    The real validation designs, when there are any, are scored too but pick nothing, so
+    their figure is not selected on."""
 
-    def __init__(self, descriptor: LogoDescriptor, held_out: np.ndarray, log):
+    def __init__(self, descriptor: LogoDescriptor, held_out: np.ndarray, real_validation: np.ndarray, log):
         super().__init__()
         self.descriptor, self.held_out, self.log = descriptor, held_out, log
-        self.best, self.best_weights, self.history = -1.0, None, []
+        self.real_validation = real_validation
+        self.best, self.best_weights, self.history, self.best_epoch = -1.0, None, [], None
 
     def on_epoch_end(self, epoch, logs=None):
         score = top1_against_references(self.descriptor, self.held_out)
-        self.history.append({"epoch": epoch + 1, "loss": float((logs or {}).get("loss", np.nan)),
-                             "val_top1": score})
-        self.log(f"epoch {epoch + 1}: loss {self.history[-1]['loss']:.3f}, held-out top-1 {score:.3f}")
+        entry = {"epoch": epoch + 1, "loss": float((logs or {}).get("loss", np.nan)), "val_top1": score}
+        line = f"epoch {epoch + 1}: loss {entry['loss']:.3f}, held-out top-1 {score:.3f}"
+        if len(self.real_validation):
+            entry["real_val_top1"] = top1_against_references(self.descriptor, self.real_validation)
+            line += f", real validation designs top-1 {entry['real_val_top1']:.3f}"
+        self.history.append(entry)
+        self.log(line)
         if score > self.best:
-            self.best, self.best_weights = score, self.descriptor.top.get_weights()
+            self.best, self.best_weights, self.best_epoch = score, self.descriptor.top.get_weights(), entry
 
 
 def rendering_fingerprint() -> str:
@@ -206,8 +238,10 @@ def rendering_fingerprint() -> str:
 
 def trunk_cache_name(config: TrainingConfig, descriptor_config: DescriptorConfig) -> str:
     """The cache file of a rendered set: what decides its views and their trunk features."""
+    real_train, real_validation = real_design_sets(config)
     key = {"seed": config.seed, "designs": config.designs, "renditions": config.renditions,
            **({"partial": config.partial_views} if config.partial_views else {}),
+           **({"real": f"{len(real_train)}+{len(real_validation)}"} if real_train or real_validation else {}),
            "trainable_from": descriptor_config.trainable_from, "code": rendering_fingerprint()}
     return "trunk-" + "-".join(f"{k}{v}" for k, v in key.items()) + ".npy"
 
@@ -264,21 +298,30 @@ def train_descriptor(config: TrainingConfig, descriptor_config: DescriptorConfig
         init_report = {"path": str(init), "sha256": descriptor.weights_sha256()}
     features = trunk_feature_set(descriptor, config, cache, progress)
     logos, per_logo = features.shape[:2]
-    train, held_out = features[:-config.val_designs], features[-config.val_designs:]
+    real_count = len(real_design_sets(config)[0])
+    generated, real_train = features[:config.designs], features[config.designs:config.designs + real_count]
+    real_validation = features[config.designs + real_count:]
+    train = np.concatenate([generated[:-config.val_designs], real_train])
+    held_out = generated[-config.val_designs:]
     baseline = top1_against_references(descriptor, held_out)
-    log(f"{'starting' if init else 'untrained (ImageNet)'} held-out top-1 {baseline:.3f}")
+    real_baseline = top1_against_references(descriptor, real_validation) if len(real_validation) else None
+    log(f"{'starting' if init else 'untrained (ImageNet)'} held-out top-1 {baseline:.3f}"
+        + (f", real validation designs top-1 {real_baseline:.3f}" if real_baseline is not None else ""))
 
     batches = ViewBatches(train, config.logos_per_batch, config.views_per_logo, config.seed)
     descriptor.top.compile(
         optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(
             config.learning_rate, config.epochs * len(batches)), clipnorm=1.0),
         loss=reference_contrastive_loss(config.views_per_logo, config.temperature))
-    keep_best = _KeepBest(descriptor, held_out, log)
+    keep_best = _KeepBest(descriptor, held_out, real_validation, log)
     descriptor.top.fit(batches, epochs=config.epochs, callbacks=[keep_best], verbose=1 if progress else 0)
     descriptor.top.set_weights(keep_best.best_weights)
     report = {"training": asdict(config), "descriptor": asdict(descriptor.config),
               "init": init_report,
               "views": int(logos * per_logo), "untrained_val_top1": baseline,
               "best_val_top1": keep_best.best, "epochs": keep_best.history,
+              "real_designs": {"train": real_count, "validation": len(real_validation),
+                               "untrained_top1": real_baseline,
+                               "best_epoch_top1": keep_best.best_epoch.get("real_val_top1")},
               "seconds": round(time.perf_counter() - started, 1)}
     return descriptor, report

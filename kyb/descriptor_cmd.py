@@ -38,6 +38,9 @@ def descriptor():
 @click.option("--init", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A trained model file to start from instead of ImageNet's weights; it keeps its "
                    "dimension and trainable blocks.")
+@click.option("--real-designs", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Train on up to this many real band logos of train-real's train split beside the "
+                   "generated ones, and score its validation split (held out by band) each epoch.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="Processes rendering the training views.")
@@ -46,7 +49,7 @@ def descriptor():
                    "the same --seed/--designs/--renditions/--partial-views/--trainable-from (and "
                    "generator code) skips rendering.")
 def train(out, designs, val_designs, renditions, partial_views, epochs, logos_per_batch, views_per_logo,
-          learning_rate, temperature, dimension, trainable_from, init, seed, workers, cache):
+          learning_rate, temperature, dimension, trainable_from, init, real_designs, seed, workers, cache):
     """Render synthetic logos and their renditions, fine-tune the descriptor's top blocks,
     and write the best epoch's weights (picked on held-out logos) to OUT."""
     from features.descriptor_training import TrainingConfig, train_descriptor
@@ -56,7 +59,8 @@ def train(out, designs, val_designs, renditions, partial_views, epochs, logos_pe
         config = TrainingConfig(designs=designs, val_designs=val_designs, renditions=renditions,
                                 partial_views=partial_views, epochs=epochs, logos_per_batch=logos_per_batch,
                                 views_per_logo=views_per_logo, learning_rate=learning_rate,
-                                temperature=temperature, seed=seed, workers=workers)
+                                temperature=temperature, seed=seed, workers=workers,
+                                real_designs=real_designs)
         if init is not None and (dimension is not None or trainable_from is not None):
             raise ValueError("--init keeps its model's dimension and trainable blocks: "
                              "leave out --dimension and --trainable-from")
@@ -68,6 +72,9 @@ def train(out, designs, val_designs, renditions, partial_views, epochs, logos_pe
     model.save(out)
     report_path = out.with_suffix(".json")
     report_path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    real = report["real_designs"]
+    real_line = (f"; real validation designs ({real['validation']}) top-1 {real['best_epoch_top1']:.3f} "
+                 f"(untrained: {real['untrained_top1']:.3f})" if real["validation"] else "")
     click.echo(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB) and {report_path}; "
                f"held-out top-1 {report['best_val_top1']:.3f} "
-               f"(untrained: {report['untrained_val_top1']:.3f})")
+               f"(untrained: {report['untrained_val_top1']:.3f}){real_line}")

@@ -11,7 +11,9 @@ from data import renditions
 from data.imaging import ink_mask, to_uint8
 from data.logos import design_logo, render_reference
 from data.names import band_name
+from data.real_logos import band_key
 from data.renditions import render_beside, render_part, render_print
+from data.train_real import TRAIN_REAL_ENV
 from features import descriptor_training
 from features.descriptor_training import TrainingConfig, train_descriptor
 from features.logo_descriptor import (
@@ -23,6 +25,7 @@ from features.logo_descriptor import (
     load_descriptor,
     prepare,
 )
+from tests.conftest import shared_path
 
 
 def logo_references(count: int, seed: int) -> list[np.ndarray]:
@@ -89,6 +92,28 @@ def test_a_training_step_reduces_the_loss_on_a_tiny_set(tmp_path):
     with pytest.raises(ValueError, match="not of"):
         train_descriptor(more, DescriptorConfig(dimension=64, trainable_from=15), progress=False,
                          log=lambda _: None, init=path)
+
+
+def test_real_designs_join_training_and_their_held_out_bands_are_scored(tmp_path, monkeypatch):
+    monkeypatch.setenv(TRAIN_REAL_ENV, str(shared_path("train-real")))
+    config = TrainingConfig(designs=6, val_designs=2, renditions=1, epochs=1, logos_per_batch=4,
+                            views_per_logo=2, workers=2, real_designs=3)
+    real_train, real_validation = descriptor_training.real_design_sets(config)
+    assert len(real_train) == 3 and len(real_validation) > 100
+    train_bands = {band_key(logo.name) for logo in real_train}
+    assert not train_bands & {band_key(logo.name) for logo in real_validation}
+    assert descriptor_training.real_design_sets(TrainingConfig()) == ([], [])
+    generated = descriptor_training.render_views(0, 6, 1)
+    real = descriptor_training.render_views(0, 6, 1, real=real_train[0])
+    assert real.shape == generated.shape and not np.array_equal(real[0], generated[0])
+
+    _, report = train_descriptor(config, DescriptorConfig(dimension=32, trainable_from=15), progress=False,
+                                 log=lambda _: None)
+    assert report["real_designs"]["train"] == 3
+    assert report["real_designs"]["validation"] == len(real_validation)
+    assert report["views"] == (6 + 3 + len(real_validation)) * 3
+    assert all(0 <= epoch["real_val_top1"] <= 1 for epoch in report["epochs"])
+    assert report["real_designs"]["best_epoch_top1"] == report["epochs"][0]["real_val_top1"]
 
 
 def test_descriptor_configuration_is_validated():
