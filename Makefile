@@ -2,6 +2,9 @@
 # a virtual environment in .venv, the package with its dev extras at the versions of
 # constraints.txt, and (best effort, only as root with apt-get) the Debian display fonts
 # the logo generator prefers.
+# The OCR model wheel (rapidocr-onnxruntime) goes in with --no-deps: it asks for
+# opencv-python, whose cv2 would replace opencv-contrib-python-headless's; setup.py lists
+# the dependencies it really uses.
 #   make demo   runs the main job: `kyb demo` on the embedded defaults
 #   make test   runs the whole test suite (what .ci/run calls)
 
@@ -29,4 +32,5 @@ $(READY): setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install --quiet --constraint constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt --no-deps rapidocr-onnxruntime
 	@touch $@

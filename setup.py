@@ -8,7 +8,7 @@ from pathlib import Path
 
 from setuptools import find_packages, setup
 
-PACKAGES = ["data", "features", "detector", "matching", "retrieval", "server", "scraper", "kyb"]
+PACKAGES = ["data", "features", "detector", "matching", "text", "retrieval", "server", "scraper", "kyb"]
 
 setup(
     name="know-your-bands",
@@ -52,6 +52,15 @@ setup(
         # COCO's AP@[.5:.95] of `kyb eval detector` comes from the reference implementation
         # rather than a rewrite of its matching rules; it needs only numpy.
         "pycocotools>=2.0.8,<3",
+        # Reading band names on merch (text/): the PP-OCR ONNX models ship in the wheel
+        # rapidocr-onnxruntime, which the Makefile installs with --no-deps because it asks
+        # for opencv-python (a second cv2 over our contrib build); these are the
+        # dependencies its detector and recogniser really import. rapidfuzz scores the
+        # fuzzy band-name candidates that text/lookup.py's n-gram index shortlists.
+        "onnxruntime>=1.17,<2",
+        "pyclipper>=1.3,<2",
+        "shapely>=2.0,<3",
+        "rapidfuzz>=3.5,<4",
     ],
     extras_require={
         "dev": ["pytest>=8,<10", "ruff>=0.5",

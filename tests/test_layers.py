@@ -17,10 +17,11 @@ ALLOWED = {
     "features": {"data"},
     "detector": {"data", "features"},
     "matching": {"data", "features"},
-    "retrieval": {"data", "features", "detector", "matching"},
-    "server": {"data", "features", "detector", "matching", "retrieval"},
-    "scraper": {"data", "features", "detector", "matching", "retrieval"},
-    "kyb": {"data", "features", "detector", "matching", "retrieval", "server", "scraper"},
+    "text": {"data"},
+    "retrieval": {"data", "features", "detector", "matching", "text"},
+    "server": {"data", "features", "detector", "matching", "text", "retrieval"},
+    "scraper": {"data", "features", "detector", "matching", "text", "retrieval"},
+    "kyb": {"data", "features", "detector", "matching", "text", "retrieval", "server", "scraper"},
 }
 
 

@@ -1,0 +1,1 @@
+"""Reading text on merch (OCR) and naming bands from it (fuzzy lookup over the band names)."""

@@ -1,0 +1,175 @@
+"""Text reading: PP-OCR detection and recognition (ONNX, CPU), bounded and batched.
+
+The models are the PP-OCRv4 files shipped inside the PyPI wheel `rapidocr-onnxruntime`,
+run through that package's own detector (DB post-processing) and recogniser (CTC
+decoding) classes, so nothing is downloaded and no pre/post-processing is rewritten. The
+wheel is installed without its dependencies (`make` does it; see scripts/install-ocr):
+it asks for `opencv-python`, whose `cv2` would replace our contrib build, while its code
+runs on any cv2. Without the wheel `ocr_available()` is False and the pipeline simply
+reads no text.
+
+Bounds, because the package's defaults took 0.6 to 20 s a photo: the detector sees the
+image at most `max_side` pixels on its longest side, at most `max_boxes` text boxes
+(largest first) are recognised, and the recognition of every box of every image passed
+to `read_many` runs in batches of `batch`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+#: The wheel that carries the models (installed with --no-deps, see the module docstring).
+OCR_PACKAGE = "rapidocr_onnxruntime"
+DETECTION_MODEL = "ch_PP-OCRv4_det_infer.onnx"
+RECOGNITION_MODEL = "ch_PP-OCRv4_rec_infer.onnx"
+#: The recogniser's input height (PP-OCR's 3x48x320 line images).
+_LINE_HEIGHT = 48
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One line of text read: its axis-aligned box in the input image's pixels, the
+    characters and the recogniser's mean character confidence."""
+
+    box: tuple[float, float, float, float]
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class ReaderConfig:
+    """Bounds and thresholds of a read.
+
+    - `max_side` / `min_side`: the detector sees the image scaled so that its longest side
+      is at most `max_side` (speed) and at least `min_side` (a small crop's letters grow to
+      a size the detector finds).
+    - `max_boxes`: text boxes recognised per image, the largest first; a band name is
+      usually the biggest text on its print.
+    - `min_score`: lines read with a lower mean confidence are dropped.
+    - `batch`: line images per recogniser call; `threads`: onnxruntime's intra-op threads.
+    """
+
+    max_side: int = 640
+    min_side: int = 320
+    max_boxes: int = 8
+    min_score: float = 0.5
+    batch: int = 16
+    threads: int = 2
+
+
+def models_dir() -> Path | None:
+    """The folder of the shipped ONNX files, or None where the wheel is not installed."""
+    spec = importlib.util.find_spec(OCR_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "models"
+    return folder if (folder / DETECTION_MODEL).is_file() and (folder / RECOGNITION_MODEL).is_file() else None
+
+
+def ocr_available() -> bool:
+    """Whether text can be read here (the model wheel is installed)."""
+    return models_dir() is not None
+
+
+class TextReader:
+    """The loaded detector and recogniser; `load_reader` keeps one per process."""
+
+    def __init__(self, config: ReaderConfig | None = None):
+        folder = models_dir()
+        if folder is None:
+            raise RuntimeError(f"the OCR models are not installed (pip install --no-deps {OCR_PACKAGE})")
+        from rapidocr_onnxruntime.ch_ppocr_det import TextDetector
+        from rapidocr_onnxruntime.ch_ppocr_rec import TextRecognizer
+
+        self.config = config or ReaderConfig()
+        threads = {"intra_op_num_threads": self.config.threads, "inter_op_num_threads": 1}
+        self._detector = TextDetector({
+            **threads, "model_path": str(folder / DETECTION_MODEL), "limit_side_len": self.config.max_side,
+            "limit_type": "max", "mean": [0.5] * 3, "std": [0.5] * 3, "thresh": 0.3, "box_thresh": 0.5,
+            "max_candidates": 200, "unclip_ratio": 1.6, "use_dilation": True, "score_mode": "fast"})
+        self._recognizer = TextRecognizer({
+            **threads, "model_path": str(folder / RECOGNITION_MODEL),
+            "rec_img_shape": [3, _LINE_HEIGHT, 320], "rec_batch_num": self.config.batch})
+
+    def read(self, image: np.ndarray) -> list[TextLine]:
+        """The text lines of one (H, W, 3) uint8 RGB image, in reading order."""
+        return self.read_many([image])[0]
+
+    def read_many(self, images: Sequence[np.ndarray]) -> list[list[TextLine]]:
+        """The text lines of each image; the line images of all of them are recognised
+        together, in batches."""
+        quads = [self.detect(image) for image in images]
+        lines = [line_image(image, quad) for image, image_quads in zip(images, quads, strict=True)
+                 for quad in image_quads]
+        read = self._recognizer(lines)[0] if lines else []
+        results, position = [], 0
+        for image_quads in quads:
+            found = []
+            for quad in image_quads:
+                text, score = read[position]
+                position += 1
+                text = " ".join(text.split())
+                if text and score >= self.config.min_score:
+                    found.append(TextLine(quad_box(quad), text, float(score)))
+            results.append(found)
+        return results
+
+    def detect(self, image: np.ndarray) -> list[np.ndarray]:
+        """Text quadrilaterals (4x2, input pixels): at most `max_boxes`, the largest, in
+        reading order."""
+        height, width = image.shape[:2]
+        longest = max(height, width)
+        if min(height, width) < 4:
+            return []
+        scale = min(self.config.max_side / longest, max(1.0, self.config.min_side / longest))
+        scaled = cv2.resize(image[:, :, ::-1], (max(4, round(width * scale)), max(4, round(height * scale))),
+                            interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+        found, _ = self._detector(np.ascontiguousarray(scaled))
+        if found is None or len(found) == 0:
+            return []
+        quads = [np.asarray(quad, dtype=np.float32) / scale for quad in found]
+        quads.sort(key=lambda quad: -_area(quad))
+        return sorted(quads[: self.config.max_boxes], key=_reading_order)
+
+
+def line_image(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """The quadrilateral's text straightened into an upright BGR line image (the
+    recogniser's channel order); a line standing on its side is turned to lie flat."""
+    top = np.linalg.norm(quad[1] - quad[0])
+    side = np.linalg.norm(quad[3] - quad[0])
+    width, height = max(2, round(top)), max(2, round(side))
+    target = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+    warp = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
+    line = cv2.warpPerspective(np.ascontiguousarray(image[:, :, ::-1]), warp, (width, height),
+                               flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    return np.ascontiguousarray(np.rot90(line)) if height >= 1.5 * width else line
+
+
+def quad_box(quad: np.ndarray) -> tuple[float, float, float, float]:
+    """The axis-aligned box around a quadrilateral, rounded to tenths of a pixel."""
+    x1, y1 = quad.min(axis=0)
+    x2, y2 = quad.max(axis=0)
+    return tuple(round(float(v), 1) for v in (x1, y1, x2, y2))
+
+
+def _area(quad: np.ndarray) -> float:
+    return float(cv2.contourArea(quad.astype(np.float32)))
+
+
+def _reading_order(quad: np.ndarray) -> tuple[float, float]:
+    """Top to bottom by line (a tenth of the line's height groups a line), then left to right."""
+    height = max(1.0, float(np.ptp(quad[:, 1])))
+    return round(float(quad[:, 1].min()) / height), float(quad[:, 0].min())
+
+
+@lru_cache(maxsize=4)
+def load_reader(config: ReaderConfig | None = None) -> TextReader:
+    """The process's reader for `config` (the models load once; a server worker reuses them)."""
+    return TextReader(config)
