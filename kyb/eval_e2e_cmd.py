@@ -11,7 +11,7 @@ from kyb.eval_cmd import bundles_to_compare, dataset_options, write_json
 
 COLUMNS = (("band_precision", "band-P"), ("band_recall", "band-R"), ("exact_photo_accuracy", "exact"),
            ("open_set_rejection", "unk-rej"))
-LATENCY = ("total", "detect", "features", "match", "verify", "lookup")
+LATENCY = ("total", "detect", "features", "match", "verify", "lookup", "text")
 
 
 def _cell(value) -> str:
@@ -20,7 +20,7 @@ def _cell(value) -> str:
 
 def print_report(report: dict) -> None:
     click.echo(f"{report['dataset']} ({report['split']} split, {report['photos']} photos, "
-               f"detector {report['model']})")
+               f"detector {report['model']}, text reading {'on' if report['text_reading'] else 'off'})")
     click.echo(f"{'preset':<10} {'TP':>5} {'FP':>5} {'FN':>5} {'unk':>5} "
                + " ".join(f"{title:>8}" for _, title in COLUMNS))
     for name, figures in report["results"].items():
@@ -46,9 +46,15 @@ def print_report(report: dict) -> None:
 @click.option("--whole-photo/--no-whole-photo", default=True, show_default=True,
               help="Where the detector keeps no box, query the whole photo "
                    "(retrieval.pipeline.PipelineConfig.whole_photo).")
+@click.option("--text/--no-text", "read_text", default=True, show_default=True,
+              help="Read the text on each photo as a second witness (where the OCR model is installed).")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A band roster CSV (`kyb db import` format) imported beside the dataset's bands: "
+                   "distractor names for the text witness.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the figures as JSON.")
-def eval_e2e(dataset, root, presets, split, model_path, calibration_from, limit, whole_photo, json_path):
+def eval_e2e(dataset, root, presets, split, model_path, calibration_from, limit, whole_photo, read_text,
+             roster, json_path):
     """Per photo, the bands the pipeline reports against the annotated ones: band precision
     and recall, exact-photo accuracy, open-set rejection of unknown bands, and per-stage
     latency p50/p95. The band database is a throwaway copy of the dataset's bands."""
@@ -58,8 +64,8 @@ def eval_e2e(dataset, root, presets, split, model_path, calibration_from, limit,
 
     try:
         indexes = bundles_to_compare(dataset, root, presets, calibration_from)
-        report = evaluate_e2e(dataset, indexes, split, model_path, PipelineConfig(whole_photo=whole_photo),
-                              limit=limit)
+        config = PipelineConfig(whole_photo=whole_photo, text=read_text)
+        report = evaluate_e2e(dataset, indexes, split, model_path, config, limit=limit, roster=roster)
     except (BundleError, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     print_report(report)

@@ -55,7 +55,16 @@ def print_result(path: Path, result: dict) -> None:
         confidence = detection.get("confidence")
         click.echo(f"  {kind:<6} det {score:.2f}  {shown:<40} {verdict:<8} {match:>6}"
                    + (f"  {confidence:.0%} sure" if confidence is not None else "")
-                   + (f"  {inliers} inliers" if inliers is not None else ""))
+                   + (f"  {inliers} inliers" if inliers is not None else "")
+                   + witnesses(detection))
+
+
+def witnesses(detection: dict) -> str:
+    """Who named the detection's band (`by logo+text`) and the text read, for the table."""
+    evidence = detection["matches"][0].get("evidence") if detection["matches"] else None
+    named = f"  by {'+'.join(evidence)}" if evidence and detection["verdict"] == "match" else ""
+    read = (detection.get("text") or {}).get("read")
+    return named + (f"  read {read!r} ({detection['text']['score']:.2f})" if read else "")
 
 
 @click.command()
@@ -69,8 +78,11 @@ def print_result(path: Path, result: dict) -> None:
               help="Write each photo with its boxes and band names into this folder.")
 @click.option("--top-k", type=click.IntRange(min=1), default=5, show_default=True,
               help="Bands listed per detection.")
+@click.option("--text/--no-text", "read_text", default=True, show_default=True,
+              help="Read the text on the photo as a second witness, over every band name in the "
+                   "database (where the OCR model is installed).")
 @database_option
-def identify(photos, index_path, model_path, as_json, annotate_dir, top_k, url):
+def identify(photos, index_path, model_path, as_json, annotate_dir, top_k, read_text, url):
     """Detect logos and album covers in PHOTOS and name their bands.
 
     A photo that cannot be read is reported and skipped; the exit status is 1 if any was.
@@ -82,7 +94,7 @@ def identify(photos, index_path, model_path, as_json, annotate_dir, top_k, url):
 
     try:
         pipeline = Pipeline.load(index_path, model_path, database_url=url,
-                                 config=PipelineConfig(top_k=top_k))
+                                 config=PipelineConfig(top_k=top_k, text=read_text))
     except StoreError as exc:
         raise click.ClickException(f"{exc}, or name another with --database URL") from exc
     except (BundleError, OSError, ValueError) as exc:

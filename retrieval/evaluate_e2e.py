@@ -27,9 +27,10 @@ from data.image_io import read_image
 from data.progress import progress_bar
 from data.voc import read_voc
 from matching.index import RetrievalIndex
-from retrieval.importers import import_dataset
+from retrieval.importers import import_dataset, import_roster_csv
 from retrieval.pipeline import STAGES, Pipeline, PipelineConfig, load_detector
 from retrieval.store import Store
+from retrieval.text_stage import TextStage
 
 #: A detection covers an unknown object when their IoU reaches this (VOC's criterion).
 COVER_IOU = 0.5
@@ -83,8 +84,8 @@ def summarise(scores: Sequence[dict], timings: Sequence[dict]) -> dict:
     tp, fp, fn = (sum(s[key] for s in scores) for key in ("tp", "fp", "fn"))
     unknown = sum(s["unknown_objects"] for s in scores)
     latency = {}
-    for stage in (*STAGES, "total"):
-        values = np.array([t[stage] for t in timings]) if timings else np.zeros(0)
+    for stage in (*STAGES, "text", "total"):
+        values = np.array([t[stage] for t in timings if stage in t])
         latency[stage] = ({"p50": round(float(np.percentile(values, 50)), 1),
                            "p95": round(float(np.percentile(values, 95)), 1)} if len(values) else None)
     return {"photos": len(scores), "true_positives": tp, "false_positives": fp, "missed": fn,
@@ -95,18 +96,22 @@ def summarise(scores: Sequence[dict], timings: Sequence[dict]) -> dict:
             "latency_ms": latency}
 
 
-def _dataset_store(root: Path, folder: Path) -> Store:
+def _dataset_store(root: Path, folder: Path, roster: Path | None = None) -> Store:
     """A throwaway SQLite database holding the dataset's bands, so that the lookup stage
-    runs as in production without touching the user's database."""
+    runs as in production without touching the user's database; with `roster`, a band
+    roster CSV of distractor names beside them (what the text witness searches)."""
     store = Store.open(f"sqlite:///{folder / 'kyb.sqlite'}", create=True)
+    if roster is not None:
+        import_roster_csv(store, roster)
     import_dataset(store, root)
     return store
 
 
 def evaluate_e2e(dataset_root: str | Path, indexes: dict[str, str | Path], split: str = "test",
                  model_path: str | Path | None = None, config: PipelineConfig | None = None,
-                 limit: int | None = None, progress: bool = True) -> dict:
-    """Score the pipeline on `split` with each named index bundle (one detector for all)."""
+                 limit: int | None = None, progress: bool = True, roster: Path | None = None) -> dict:
+    """Score the pipeline on `split` with each named index bundle (one detector for all, and
+    one text witness over the dataset's bands and `roster`'s where `config.text` is on)."""
     dataset = load_dataset(dataset_root)
     config = config or PipelineConfig()
     names = dataset.splits.get(split, [])[:limit]
@@ -114,9 +119,10 @@ def evaluate_e2e(dataset_root: str | Path, indexes: dict[str, str | Path], split
         raise ValueError(f"{dataset.root}: the {split} split has no photos")
     detector = load_detector(model_path)
     with tempfile.TemporaryDirectory(prefix="kyb-e2e-") as folder:
-        store = _dataset_store(dataset.root, Path(folder))
+        store = _dataset_store(dataset.root, Path(folder), roster)
         try:
-            pipelines = {name: Pipeline(detector, RetrievalIndex.open(path), store, config)
+            text = TextStage.load(store) if config.text else None
+            pipelines = {name: Pipeline(detector, RetrievalIndex.open(path), store, config, text)
                          for name, path in indexes.items()}
             scores = {name: [] for name in pipelines}
             timings = {name: [] for name in pipelines}
@@ -134,4 +140,5 @@ def evaluate_e2e(dataset_root: str | Path, indexes: dict[str, str | Path], split
             store.close()
     return {"dataset": str(dataset.root), "split": split, "photos": len(names),
             "model": str(model_path) if model_path else "shipped", "pipeline": asdict(config),
+            "text_reading": text is not None, "roster": str(roster) if roster else None,
             "results": {name: summarise(scores[name], timings[name]) for name in pipelines}}

@@ -19,10 +19,15 @@ NumPy scalars and arrays, but not NaN)::
                      "verdict": "match" | "unknown",     # unknown: band probably not in the db
                      "matches": [{"band_id": int, "name": str, "url": str | None,
                                   "country": str | None, "genre": str | None,
-                                  "album": str | None, "ref_id": int,
-                                  "score": float, "inliers": int | None}]}],
-     "bands": [{"band_id": int, "name": str, "url": str | None, "score": float}],
-     "timings_ms": {step: float}}                        # e.g. detect, features, match, ...
+                                  "album": str | None, "ref_id": int | None,   # None: named by text
+                                  "score": float, "inliers": int | None,
+                                  "evidence": ["logo" | "album" | "text", ...]}],
+                     "text": {"lines": [str], "read": str | None,    # where text is read
+                              "score": float | None, "ocr_score": float | None,
+                              "candidates": [{"band_id": int, "name": str, "similarity": float}]}}],
+     "bands": [{"band_id": int, "name": str, "url": str | None, "score": float,
+                "evidence": [str]}],
+     "timings_ms": {step: float}}                        # e.g. detect, features, match, ..., text
 
 Band lookups (`GET /api/v1/bands...`) do not go through the identifier: the band store
 (`retrieval.store.Store`) already answers them, and `BandLookup` names the two of its

@@ -23,7 +23,10 @@ from data.boxes import box_iou
 from detector.inference import Detection, Detector
 from matching.index import RetrievalIndex
 from matching.rank import MatchResult
+from retrieval.result import band_fields, photo_bands
 from retrieval.store import Store
+from retrieval.text_fusion import fuse_text
+from retrieval.text_stage import TextStage
 
 #: Environment variable naming the detector model file for `load_identifier` (`kyb serve`
 #: has no option for it); unset, the model shipped in detector/models/ is used.
@@ -53,6 +56,9 @@ class PipelineConfig:
       with a detector score of 0. Why: the detector is trained on synthetic photos and
       misses most real brand logos, while a close-up of one patch or cover is nearly all
       object (BENCHMARKS.md, End to end).
+    - `text`: read the text on the photo as a second witness (retrieval/text_stage.py,
+      retrieval/text_fusion.py) where the OCR model is installed; off, or without the
+      model, results are those of the image index alone.
     """
 
     min_score: float = 0.5
@@ -61,6 +67,7 @@ class PipelineConfig:
     margin: float = 0.08
     top_k: int = 5
     whole_photo: bool = True
+    text: bool = True
 
 
 # --------------------------------------------------------------------------- stages
@@ -165,78 +172,63 @@ def stage_timings(detect_ms: float, results: Sequence[MatchResult | None], looku
     return {stage: round(totals[stage], 2) for stage in STAGES}
 
 
-def _match_json(candidate, bands: dict[int, dict], albums: dict[int, dict]) -> dict:
-    # A band the index knows but the database lacks still gets a name, so the answer keeps
-    # its shape; `kyb db import` of the dataset fills in the rest.
-    band = bands.get(candidate.band_id) or {}
+def _match_json(candidate, kind: str, bands: dict[int, dict], albums: dict[int, dict]) -> dict:
     album = albums.get(candidate.album_id) if candidate.album_id is not None else None
-    return {"band_id": candidate.band_id, "name": band.get("name") or f"band {candidate.band_id}",
-            "url": band.get("url"), "country": band.get("country"), "genre": band.get("genre"),
+    return {**band_fields(candidate.band_id, bands),
             "album": album.get("title") if album else None, "ref_id": candidate.ref_id,
-            "score": round(float(candidate.similarity), 4), "inliers": candidate.inliers}
+            "score": round(float(candidate.similarity), 4), "inliers": candidate.inliers, "evidence": [kind]}
 
 
 def assemble(image_shape: Sequence[int], detections: Sequence[Detection],
              results: Sequence[MatchResult | None], bands: dict[int, dict], albums: dict[int, dict],
              timings: dict) -> dict:
-    """The result JSON: every detection with its ranked bands, verdict and calibrated
-    `confidence` (the probability that its top band is right; None for an uncalibrated
-    kind), and the photo's band list (the top band of each ``match`` detection, at its best
-    score and confidence, best first)."""
+    """The result JSON: every detection with its ranked bands (each with the witnesses that
+    named it: the detected kind, for the image index), verdict and calibrated `confidence`
+    (the probability that its top band is right; None for an uncalibrated kind), and the
+    photo's band list (`photo_bands`)."""
     entries = []
-    found: dict[int, dict] = {}
     for detection, result in zip(detections, results, strict=True):
-        matches = [_match_json(c, bands, albums) for c in result.candidates] if result is not None else []
+        matches = ([_match_json(c, detection.kind, bands, albums) for c in result.candidates]
+                   if result is not None else [])
         verdict = result.verdict if result is not None and matches else "unknown"
         probability = result.probability if result is not None else None
         confidence = None if probability is None else round(probability, 4)
         entries.append({"box": [round(v, 1) for v in detection.box], "kind": detection.kind,
                         "score": round(detection.score, 4), "verdict": verdict, "confidence": confidence,
                         "matches": matches})
-        if verdict == "match":
-            best = matches[0]
-            known = found.get(best["band_id"])
-            if known is None or best["score"] > known["score"]:
-                found[best["band_id"]] = {**{key: best[key] for key in ("band_id", "name", "url", "score")},
-                                          "confidence": _best(confidence, known and known["confidence"])}
-            else:
-                known["confidence"] = _best(confidence, known["confidence"])
     return {"image": {"width": int(image_shape[1]), "height": int(image_shape[0])},
             "detections": entries,
-            "bands": sorted(found.values(), key=lambda band: -band["score"]),
+            "bands": photo_bands(entries),
             "timings_ms": timings}
-
-
-def _best(*confidences: float | None) -> float | None:
-    """The highest of the confidences that are known (a band seen twice is as sure as its
-    surest sighting)."""
-    known = [c for c in confidences if c is not None]
-    return max(known) if known else None
 
 
 # --------------------------------------------------------------------------- the pipeline
 
 
 class Pipeline:
-    """The loaded detector, index and database; implements `retrieval.identify_api.Identifier`."""
+    """The loaded detector, index and database, and the text witness where there is one
+    (`TextStage.load`); implements `retrieval.identify_api.Identifier`."""
 
     def __init__(self, detector: Detector, index: RetrievalIndex, store: Store,
-                 config: PipelineConfig | None = None):
+                 config: PipelineConfig | None = None, text: TextStage | None = None):
         self.detector = detector
         self.index = index
         self.store = store
         self.config = config or PipelineConfig()
+        self.text = text if self.config.text else None
 
     @classmethod
     def load(cls, index_path: str | Path, model_path: str | Path | None = None,
              database_url: str | None = None, config: PipelineConfig | None = None) -> Pipeline:
         """Open everything once: the index bundle at `index_path`, the detector model at
         `model_path` (default: `$KYB_DETECTOR_MODEL`, else the shipped model), the database
-        at `database_url` (default: `KYB_DATABASE_URL` or the embedded SQLite file)."""
+        at `database_url` (default: `KYB_DATABASE_URL` or the embedded SQLite file), and the
+        text witness over the database's band names unless `config.text` is off."""
         index = RetrievalIndex.open(index_path)
         detector = load_detector(model_path)
         store = Store.open(database_url)
-        return cls(detector, index, store, config)
+        config = config or PipelineConfig()
+        return cls(detector, index, store, config, TextStage.load(store) if config.text else None)
 
     def identify(self, image: np.ndarray) -> dict:
         """The result JSON for one (H, W, 3) uint8 RGB photo."""
@@ -258,11 +250,14 @@ class Pipeline:
             results = match_crops(self.index, image, detections, self.config)
         else:
             detections, results = whole_photo_detections(self.index, image, self.config)
+        reading = self.text.read(image, [d.box for d in detections]) if self.text is not None else None
         started = time.perf_counter()
-        bands, albums = lookup(self.store, *matched_ids(results))
+        band_ids, album_ids = matched_ids(results)
+        bands, albums = lookup(self.store, band_ids | (reading.band_ids() if reading else set()), album_ids)
         lookup_ms = (time.perf_counter() - started) * 1000
-        return assemble(image.shape, detections, results, bands, albums,
-                        stage_timings(detect_ms, results, lookup_ms))
+        result = assemble(image.shape, detections, results, bands, albums,
+                          stage_timings(detect_ms, results, lookup_ms))
+        return fuse_text(result, reading, bands, self.text.config) if reading is not None else result
 
     def identify_batch(self, images: Sequence[np.ndarray]) -> list[dict]:
         """Results for several photos, in order, reusing the loaded models."""

@@ -349,6 +349,12 @@ class Store:
             rows = conn.execute(sa.select(table).order_by(table.c.ref_id)).mappings()
             return [dict(row) for row in rows]
 
+    def band_names(self) -> list[tuple[int, str]]:
+        """(band_id, name) of every band, in one read: what the text lookup indexes."""
+        bands = self.schema.bands
+        with self.engine.connect() as conn:
+            return [(row[0], row[1]) for row in conn.execute(sa.select(bands.c.band_id, bands.c.name))]
+
     def search_bands(self, query: str, limit: int = 20) -> list[dict]:
         """Bands whose name starts with `query`, ignoring case, accents and spacing.
 

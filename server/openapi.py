@@ -16,7 +16,11 @@ _BAND_SUMMARY = {"band_id": {"type": "integer"}, "name": {"type": "string"}, "ur
                  "country": _NULLABLE_STRING, "genre": _NULLABLE_STRING}
 _CONFIDENCE = {"type": ["number", "null"], "minimum": 0, "maximum": 1,
                "description": "calibrated probability that the top band is right; null where "
-                              "the index holds no calibration for this kind"}
+                              "the index holds no calibration for this kind, or text named it"}
+#: The witnesses that named a band: the image index (the detected kind) and the text read.
+_EVIDENCE = {"type": "array", "items": {"type": "string", "enum": ["logo", "album", "text"]},
+             "description": "which witnesses named this band: the image index (the kind "
+                            "of the matched reference) and/or the text read on the photo"}
 
 
 def _ref(name: str) -> dict:
@@ -58,10 +62,32 @@ _SCHEMAS = {
         "properties": {
             **_BAND_SUMMARY,
             "album": {"type": ["string", "null"], "description": "the album title for covers"},
-            "ref_id": {"type": "integer", "description": "the matched reference image"},
-            "score": {"type": "number"},
+            "ref_id": {"type": ["integer", "null"],
+                       "description": "the matched reference image; null when text alone named the band"},
+            "score": {"type": "number", "description": "image similarity, or name similarity (0..1) "
+                                                        "when text alone named the band"},
             "inliers": {"type": ["integer", "null"], "minimum": 0,
                         "description": "geometrically verified matches, when verified"},
+            "evidence": _EVIDENCE,
+        },
+    },
+    "TextRead": {
+        "type": "object",
+        "required": ["lines", "read", "score", "ocr_score", "candidates"],
+        "description": "the text read in the box (present where the server reads text)",
+        "properties": {
+            "lines": {"type": "array", "items": {"type": "string"}, "description": "in reading order"},
+            "read": {**_NULLABLE_STRING, "description": "the words that read best as a band name"},
+            "score": {"type": ["number", "null"], "minimum": 0, "maximum": 1,
+                      "description": "how closely they match that name (fuzzy, OCR-aware)"},
+            "ocr_score": {"type": ["number", "null"], "minimum": 0, "maximum": 1,
+                          "description": "the recogniser's confidence in those words"},
+            "candidates": {
+                "type": "array", "description": "bands the text may name, best first (every band "
+                                                "of a name that several bands share)",
+                "items": {"type": "object", "required": ["band_id", "name", "similarity"],
+                          "properties": {"band_id": {"type": "integer"}, "name": {"type": "string"},
+                                         "similarity": {"type": "number"}}}},
         },
     },
     "Detection": {
@@ -73,11 +99,13 @@ _SCHEMAS = {
             "kind": {"type": "string", "enum": ["logo", "album"]},
             "score": {"type": "number", "minimum": 0, "maximum": 1,
                       "description": "detector confidence; 0 for the whole photo, matched "
-                                     "where the detector found no box"},
+                                     "where the detector found no box, and for a band name read "
+                                     "outside every box"},
             "verdict": {"type": "string", "enum": ["match", "unknown"],
                         "description": "unknown: the band is probably not in the database"},
             "confidence": _CONFIDENCE,
             "matches": {"type": "array", "items": _ref("Match"), "description": "best first"},
+            "text": _ref("TextRead"),
         },
     },
     "BandScore": {
@@ -89,6 +117,7 @@ _SCHEMAS = {
             "url": _NULLABLE_STRING,
             "score": {"type": "number"},
             "confidence": _CONFIDENCE,
+            "evidence": _EVIDENCE,
         },
     },
     "IdentifyResult": {

@@ -69,6 +69,22 @@ def test_table_lists_each_detection_with_its_answer(capsys):
     assert lines[2].split()[:4] == ["logo", "det", "0.80", "-"] and "unknown" in lines[2]
 
 
+def test_table_says_which_witnesses_named_the_band_and_the_text_read(capsys):
+    from kyb.identify_cmd import print_result
+
+    match = {"band_id": 7, "name": "Iron Maiden", "url": None, "country": None, "genre": None,
+             "album": None, "ref_id": None, "score": 1.0, "inliers": None, "evidence": ["text"]}
+    text = {"lines": ["IRON MAIDEN"], "read": "IRON MAIDEN", "score": 1.0, "ocr_score": 0.97,
+            "candidates": []}
+    result = {"image": {"width": 640, "height": 480}, "bands": [{"band_id": 7, "name": "Iron Maiden"}],
+              "detections": [{"box": [1, 2, 3, 4], "kind": "logo", "score": 0.0, "verdict": "match",
+                              "matches": [match], "text": text}],
+              "timings_ms": {"detect": 100.0, "text": 60.0}}
+    print_result(Path("p.jpg"), result)
+    line = capsys.readouterr().out.splitlines()[1]
+    assert "Iron Maiden" in line and "by text" in line and "read 'IRON MAIDEN' (1.00)" in line
+
+
 def test_an_unusable_index_is_one_clear_error(setup, tmp_path, monkeypatch):
     monkeypatch.setenv("KYB_DATABASE_URL", setup["database"])
     outcome = CliRunner().invoke(identify, [str(setup["photo"]), "--index", str(tmp_path),

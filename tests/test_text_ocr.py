@@ -24,8 +24,8 @@ def _models():
 def printed(lines: list[str], size: int = 48, ink=(20, 20, 20), paper=(235, 225, 210)) -> np.ndarray:
     """The lines drawn one under the other on a plain ground, as (H, W, 3) uint8 RGB."""
     font = ImageFont.truetype(FONT, size)
-    image = Image.new("RGB", (40 + size * max(len(line) for line in lines), 40 + int(size * 1.6) * len(lines)),
-                      paper)
+    width = 40 + size * max(len(line) for line in lines)
+    image = Image.new("RGB", (width, 40 + int(size * 1.6) * len(lines)), paper)
     draw = ImageDraw.Draw(image)
     for row, line in enumerate(lines):
         draw.text((20, 20 + int(size * 1.6) * row), line, font=font, fill=ink)

@@ -1,0 +1,140 @@
+"""The text witness's reading of a photo: which band names the text in each detected box,
+and the text outside every box, reads as.
+
+The whole photo is read once, bounded (text/ocr.py); a line belongs to every box that
+holds its centre. A box that the whole-photo read sees shrunk (a small patch on a large
+photo) is read again from its own crop at full resolution, for at most `crop_reads` boxes,
+the largest first, so a patch jacket costs a bounded number of reads. All reads of a photo
+share one batched recognition. `TextStage.load` returns None where the OCR model is not
+installed or the database holds no band: the stage is optional.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from retrieval.normalize import name_key
+from retrieval.store import Store
+from text.lookup import NameIndex
+from text.ocr import ReaderConfig, TextLine, TextReader, load_reader, ocr_available
+from text.witness import NameEvidence, named_bands
+
+
+@dataclass(frozen=True)
+class TextConfig:
+    """Thresholds of the text witness (similarities of text/lookup.py, in [0, 1]).
+
+    - `corroborate`: text naming one of a box's visual candidates at this similarity is a
+      second witness for it (enough to accept a candidate the rejector left `unknown`).
+    - `alone`: text names a band by itself, with no visual agreement (a band without a
+      reference image), only at this similarity, `margin` above the next name, for a name
+      that is not short or common and belongs to one band only.
+    - `crop_reads`: boxes read again from their own crop (module docstring).
+    """
+
+    corroborate: float = 0.6
+    alone: float = 0.9
+    margin: float = 0.05
+    crop_reads: int = 4
+    reader: ReaderConfig = field(default_factory=ReaderConfig)
+
+
+@dataclass(frozen=True)
+class RegionText:
+    """The lines read in one region and the names they may be, best first."""
+
+    lines: tuple[TextLine, ...]
+    names: tuple[NameEvidence, ...]
+
+
+@dataclass(frozen=True)
+class TextReading:
+    """A photo's text: one `RegionText` per box, in order, one for the text outside every
+    box, and the milliseconds reading and lookup took."""
+
+    boxes: tuple[RegionText, ...]
+    outside: RegionText
+    ms: float
+
+    def band_ids(self) -> set[int]:
+        """Every band any region's text may name: read from the database in one batch."""
+        return {band_id for region in (*self.boxes, self.outside) for evidence in region.names
+                for band_id in evidence.hit.band_ids}
+
+
+class TextStage:
+    """The loaded OCR reader and the name index of every band in the database."""
+
+    def __init__(self, reader: TextReader, names: NameIndex, config: TextConfig | None = None):
+        self.reader = reader
+        self.names = names
+        self.config = config or TextConfig()
+
+    @classmethod
+    def load(cls, store: Store, config: TextConfig | None = None) -> TextStage | None:
+        """The stage for `store`'s bands, or None without the OCR model or without bands."""
+        if not ocr_available():
+            return None
+        config = config or TextConfig()
+        names = NameIndex(store.band_names(), normalize=name_key)
+        return cls(load_reader(config.reader), names, config) if len(names) else None
+
+    def read(self, image: np.ndarray, boxes: Sequence[Sequence[float]]) -> TextReading:
+        """The text of `image` as a whole and of the `boxes` (pixel x1, y1, x2, y2)."""
+        started = time.perf_counter()
+        recrop = self._boxes_to_recrop(image.shape, boxes)
+        crops = [image[y1:y2, x1:x2] for x1, y1, x2, y2 in (recrop[i] for i in recrop)]
+        whole, *cropped = self.reader.read_many([image, *crops])
+        regions: list[list[TextLine]] = [[] for _ in boxes]
+        outside = []
+        for line in whole:
+            holders = [i for i, box in enumerate(boxes) if i not in recrop and centre_in(box, line.box)]
+            for i in holders:
+                regions[i].append(line)
+            if not holders and not any(centre_in(boxes[i], line.box) for i in recrop):
+                outside.append(line)
+        for i, lines in zip(recrop, cropped, strict=True):
+            dx, dy = recrop[i][:2]
+            regions[i] = [_shifted(line, dx, dy) for line in lines]
+        texts = tuple(self._region(lines) for lines in regions)
+        return TextReading(texts, self._region(outside), round((time.perf_counter() - started) * 1000, 2))
+
+    def _region(self, lines: Sequence[TextLine]) -> RegionText:
+        names = named_bands(self.names, lines) if lines else []
+        return RegionText(tuple(lines), tuple(names))
+
+    def _boxes_to_recrop(self, shape: Sequence[int], boxes: Sequence[Sequence[float]]) -> dict:
+        """Box position -> whole-pixel crop, for the boxes the whole-photo read sees at
+        under three quarters of the resolution a read of their own would (largest first)."""
+        height, width = shape[:2]
+        max_side = self.config.reader.max_side
+        scale = min(1.0, max_side / max(height, width))
+        chosen = {}
+        for i in sorted(range(len(boxes)), key=lambda i: -_area(boxes[i])):
+            x1, y1, x2, y2 = (int(round(v)) for v in boxes[i])
+            x1, y1, x2, y2 = max(0, x1), max(0, y1), min(width, x2), min(height, y2)
+            longest = max(x2 - x1, y2 - y1)
+            if len(chosen) < self.config.crop_reads and min(x2 - x1, y2 - y1) >= 8 \
+                    and longest * scale < 0.75 * min(longest, max_side):
+                chosen[i] = (x1, y1, x2, y2)
+        return chosen
+
+
+def centre_in(box: Sequence[float], line_box: Sequence[float]) -> bool:
+    """Whether the centre of a text line's box lies in `box`."""
+    cx, cy = (line_box[0] + line_box[2]) / 2, (line_box[1] + line_box[3]) / 2
+    return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
+
+
+def _shifted(line: TextLine, dx: float, dy: float) -> TextLine:
+    """A line read on a crop, in the photo's pixels."""
+    x1, y1, x2, y2 = line.box
+    return TextLine((x1 + dx, y1 + dy, x2 + dx, y2 + dy), line.text, line.score)
+
+
+def _area(box: Sequence[float]) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])

@@ -1,0 +1,74 @@
+"""The text witness's reading of a photo (retrieval/text_stage.py) with the real OCR model
+over a small band database: text inside a box belongs to it, text outside every box is
+read apart, names are looked up among the store's bands; and the stage is optional."""
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from retrieval.store import Store
+from retrieval.text_stage import TextStage
+from tests.test_text_ocr import FONT, printed
+from text.ocr import ocr_available
+
+BANDS = [{"band_id": 125, "name": "Metallica"}, {"band_id": 7, "name": "Iron Maiden"},
+         {"band_id": 186, "name": "Cannibal Corpse"}, {"band_id": 1, "name": "Death"}]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    opened = Store.open(f"sqlite:///{tmp_path_factory.mktemp('text') / 'kyb.sqlite'}", create=True)
+    opened.upsert("bands", BANDS)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="module")
+def stage(store):
+    if not ocr_available():
+        pytest.skip("the OCR model wheel is not installed")  # tests/test_text_ocr.py fails under CI
+    return TextStage.load(store)
+
+
+def poster() -> np.ndarray:
+    """A 'logo' print on the left half, a line of other text on the right half."""
+    image = Image.new("RGB", (900, 300), (230, 230, 230))
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(FONT, 44)
+    draw.text((30, 120), "METALL1CA", font=font, fill=(10, 10, 10))
+    draw.text((500, 120), "IRON MAIDEN", font=font, fill=(10, 10, 10))
+    return np.asarray(image)
+
+
+def test_the_store_lists_every_band_name(store):
+    assert sorted(store.band_names()) == sorted((band["band_id"], band["name"]) for band in BANDS)
+
+
+def test_text_in_a_box_belongs_to_it_and_the_rest_is_read_apart(stage):
+    reading = stage.read(poster(), [(0, 0, 450, 300)])
+    inside, = reading.boxes
+    assert [line.text for line in inside.lines] == ["METALL1CA"]
+    assert inside.names[0].hit.band_ids == (125,) and inside.names[0].hit.similarity == 1.0
+    assert reading.outside.names[0].hit.band_ids == (7,)
+    assert {125, 7} <= reading.band_ids() and reading.ms > 0
+
+
+def test_a_small_box_on_a_large_photo_is_read_from_its_own_crop(stage):
+    photo = np.full((2400, 3200, 3), 120, np.uint8)
+    patch = printed(["METALLICA"], size=20)
+    photo[1000:1000 + patch.shape[0], 1500:1500 + patch.shape[1]] = patch
+    box = (1490, 990, 1510 + patch.shape[1], 1010 + patch.shape[0])
+    inside, = stage.read(photo, [box]).boxes
+    assert inside.names[0].hit.band_ids == (125,)
+    x1, y1, x2, y2 = inside.lines[0].box
+    assert box[0] <= x1 < x2 <= box[2] and box[1] <= y1 < y2 <= box[3]
+
+
+def test_the_stage_is_off_without_bands(tmp_path):
+    with Store.open(f"sqlite:///{tmp_path / 'empty.sqlite'}", create=True) as empty:
+        assert TextStage.load(empty) is None
+
+
+def test_the_stage_is_off_without_the_ocr_model(store, monkeypatch):
+    monkeypatch.setattr("retrieval.text_stage.ocr_available", lambda: False)
+    assert TextStage.load(store) is None
