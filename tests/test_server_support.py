@@ -45,12 +45,14 @@ class FixedIdentifier:
         self.seen.append(image)
         height, width = image.shape[:2]
         match = {key: CANNIBAL_CORPSE[key] for key in ("band_id", "name", "url", "country", "genre")}
-        match.update(album=None, ref_id=5121, score=0.91, inliers=64)
+        match.update(album=None, ref_id=5121, score=0.91, inliers=64, evidence=["logo", "text"])
+        text = {"lines": ["CANNIBAIN"], "read": "CANNIBAIN", "score": 0.75, "ocr_score": 0.93,
+                "candidates": [{"band_id": 186, "name": "Cannibal Corpse", "similarity": 0.75}]}
         return {
             "image": {"width": width, "height": height},
             "detections": [
                 {"box": [0.1 * width, 0.2 * height, 0.6 * width, 0.5 * height], "kind": "logo",
-                 "score": 0.97, "verdict": "match", "matches": [match]},
+                 "score": 0.97, "verdict": "match", "matches": [match], "text": text},
                 {"box": [0.65 * width, 0.55 * height, 0.95 * width, 0.95 * height],
                  "kind": "album", "score": 0.8, "verdict": "unknown", "matches": []},
             ],

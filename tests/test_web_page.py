@@ -84,6 +84,7 @@ def assert_result_shown(page):
     assert cards.count() == 2
     matched = cards.nth(0).inner_text()
     assert "United States" in matched and "Death Metal" in matched and "91%" in matched
+    assert "Named by logo and text" in matched and 'Text read: "CANNIBAIN"' in matched
     assert "Unknown band" in page.locator(".card.unknown").inner_text()
     assert "Found 1 band" in page.locator("#status").inner_text()
     similar = page.locator(".card .similar")

@@ -100,6 +100,11 @@
       const what = entry.detection.kind === "album" ? "an album" : "a logo";
       item.append(element("p", "", `${boxesText}: ${what} that is probably not in the database`));
       item.append(element("p", "confidence", `Detector confidence ${percent(entry.detection.score)}`));
+      const read = entry.detection.text;
+      if (read?.read && read.candidates.length) {
+        const names = read.candidates.map((band) => band.name).join(", ");
+        item.append(element("p", "witness", `Text read "${read.read}": may be ${names}`));
+      }
       return item;
     }
     const { match } = entry;
@@ -121,8 +126,20 @@
     if (match.album) item.append(element("p", "", `Album: ${match.album}`));
     item.append(element("p", "confidence", `Confidence ${percent(entry.score)}`));
     item.append(element("p", "", `${boxesText} (${entry.detection.kind})`));
+    item.append(...witnesses(match, entry.detection));
     showSimilar(item, match.band_id);
     return item;
+  }
+
+  // Who named the band: the image index (logo or album) and/or the text read on the photo.
+  function witnesses(match, detection) {
+    const evidence = match.evidence || [];
+    if (!evidence.length) return [];
+    const lines = [element("p", "witness", `Named by ${evidence.join(" and ")}`)];
+    if (evidence.includes("text") && detection.text?.read) {
+      lines.push(element("p", "witness", `Text read: "${detection.text.read}"`));
+    }
+    return lines;
   }
 
   // Bands Metal Archives lists as similar (where the scrape stored them): what a fan who
