@@ -55,11 +55,13 @@ setup(
         # Reading band names on merch (text/): the PP-OCR ONNX models ship in the wheel
         # rapidocr-onnxruntime, which the Makefile installs with --no-deps because it asks
         # for opencv-python (a second cv2 over our contrib build); these are the
-        # dependencies its detector and recogniser really import. rapidfuzz scores the
-        # fuzzy band-name candidates that text/lookup.py's n-gram index shortlists.
+        # dependencies its detector and recogniser really import (PyYAML: its package
+        # imports read its config file). rapidfuzz scores the fuzzy band-name candidates
+        # that text/lookup.py's n-gram index shortlists.
         "onnxruntime>=1.17,<2",
         "pyclipper>=1.3,<2",
         "shapely>=2.0,<3",
+        "pyyaml>=6,<7",
         "rapidfuzz>=3.5,<4",
     ],
     extras_require={
