@@ -49,14 +49,21 @@ def test_summarise_gives_ratios_and_latency_percentiles():
 
 
 def test_kyb_eval_e2e_runs_the_pipeline_prints_a_table_and_writes_json(small_dataset, tmp_path):
+    from text.ocr import ocr_available
+
     out = tmp_path / "e2e.json"
+    roster = tmp_path / "roster.csv"
+    roster.write_text("band_id,name\n990001,Distractor Name\n", encoding="utf-8")
     outcome = CliRunner().invoke(eval_e2e, [
         "--dataset", str(small_dataset), "--index", str(tiny_bundle(small_dataset)),
-        "--model", str(untrained_model(tmp_path)), "--limit", "2", "--json", str(out)])
+        "--model", str(untrained_model(tmp_path)), "--limit", "2", "--roster", str(roster),
+        "--json", str(out)])
     assert outcome.exit_code == 0, outcome.output
     assert "band-P" in outcome.output and "tiny" in outcome.output
     report = json.loads(out.read_text())
     figures = report["results"]["tiny"]
     assert report["photos"] == figures["photos"] == 2
     assert figures["latency_ms"]["total"]["p50"] > 0
+    assert report["roster"] == str(roster) and report["text_reading"] == ocr_available()
+    assert (figures["latency_ms"]["text"] is not None) == ocr_available()
     assert set(figures) >= {"band_precision", "band_recall", "exact_photo_accuracy", "open_set_rejection"}
