@@ -63,6 +63,9 @@ setup(
         "shapely>=2.0,<3",
         "pyyaml>=6,<7",
         "rapidfuzz>=3.5,<4",
+        # `kyb index build --dask`: the build's chunks extracted on a Dask cluster, a local
+        # one in tests (matching/dask_runner.py says why Dask rather than Ray).
+        "distributed>=2024.1,<2027",
     ],
     extras_require={
         "dev": ["pytest>=8,<10", "ruff>=0.5",

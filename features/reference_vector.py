@@ -27,6 +27,8 @@ from features.normalize import l2_normalize
 
 #: The last entry of the seed of a reference's renditions (its first: the index seed and ref_id).
 RENDITION_STREAM = 1
+#: Images a network call takes when references are extracted together.
+CNN_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -57,11 +59,41 @@ def reference_extractions(extractor: Extractor, recipe: ReferenceRecipe, image: 
     first one's keypoints are stored for verification (the softened copy's, with a
     `blur`). The copies are extracted without the features only verification reads
     (`vector_extractor`)."""
+    return reference_extractions_many(extractor, recipe, [image], [seed], encoder_uses_sift)[0]
+
+
+def reference_extractions_many(extractor: Extractor, recipe: ReferenceRecipe, images: Sequence[np.ndarray],
+                               seeds: Sequence[Sequence[int]], encoder_uses_sift: bool,
+                               batch: int = CNN_BATCH) -> list[list[Extraction]]:
+    """`reference_extractions` for each of several references, their images and copies
+    going through the networks together, `batch` images a call (`Extractor.extract_many`).
+    Why: a reference with renditions is a score of images, and many small network calls
+    cost several times what a few full ones do. The result depends only on the images and
+    on how they are grouped, so the same references in the same order always give the
+    same extractions."""
     for_vectors = vector_extractor(extractor, encoder_uses_sift)
+    firsts, copies = [], []
+    for image, seed in zip(images, seeds, strict=True):
+        first, own = _reference_copies(recipe, image, seed, extractor.sift_max_side)
+        firsts.append(first)
+        copies.append(own)
+    first_extractions = _in_batches(extractor, firsts, batch)
+    flat = _in_batches(for_vectors, [copy for own in copies for copy in own], batch)
+    result, start = [], 0
+    for first, own in zip(first_extractions, copies, strict=True):
+        result.append([first, *flat[start:start + len(own)]])
+        start += len(own)
+    return result
+
+
+def _reference_copies(recipe: ReferenceRecipe, image: np.ndarray, seed: Sequence[int],
+                      working_side: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The image whose keypoints are stored (softened with a `blur`) and the copies that
+    serve the vector alone: the image itself with a `blur`, augmented copies, renditions."""
     if recipe.blur:
-        first, copies = extractor(softened(image, recipe.blur, extractor.sift_max_side)), [image]
+        first, copies = softened(image, recipe.blur, working_side), [image]
     else:
-        first, copies = extractor(image), []
+        first, copies = image, []
     if recipe.augment:
         rng = np.random.default_rng(list(seed))
         source = image.astype(np.float32) / 255.0
@@ -70,7 +102,13 @@ def reference_extractions(extractor: Extractor, recipe: ReferenceRecipe, image: 
         # A stream of its own, so that the renditions stay the same whatever `augment` is.
         rng = np.random.default_rng([*seed, RENDITION_STREAM])
         copies += [render_print(image, rng) for _ in range(recipe.renditions)]
-    return [first, *for_vectors.extract_many(copies)]
+    return first, copies
+
+
+def _in_batches(extractor: Extractor, images: Sequence[np.ndarray], batch: int) -> list[Extraction]:
+    """`extractor.extract_many` over `images`, `batch` at a time (bounded network inputs)."""
+    return [extraction for start in range(0, len(images), batch)
+            for extraction in extractor.extract_many(images[start:start + batch])]
 
 
 def reference_vector(encoder: GlobalEncoder, extractions: Sequence[Extraction],

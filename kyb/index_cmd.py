@@ -39,6 +39,23 @@ def echo_index(index) -> None:
                f"{sizes['bundle']:.0f} in all")
 
 
+def _extraction_setup(workers: int, dask_address: str | None, shard_text: str | None, work: tuple[Path, ...]):
+    """The build's `ExtractionSetup` from the command's options, and the Dask client it
+    opened (None without --dask; the caller closes it)."""
+    from matching.build_work import parse_shard
+    from matching.extraction import ExtractionSetup
+    from matching.runners import process_runner, run_here
+
+    shard = parse_shard(shard_text) if shard_text else None
+    client, runner = None, run_here if workers == 1 else process_runner(workers)
+    if dask_address:
+        from matching.dask_runner import connect, dask_runner
+
+        client = connect(dask_address, workers)
+        runner = dask_runner(client)
+    return ExtractionSetup(folders=list(work), runner=runner, shard=shard), client
+
+
 @click.group()
 def index():
     """Build, extend and inspect retrieval index bundles."""
@@ -73,33 +90,64 @@ def index():
               show_default=True, help="Share of known crops the calibrated threshold may reject.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing bundle (as a new generation).")
+@click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
+              help="Local processes extracting references (1: this process).")
+@click.option("--dask", "dask_address",
+              help="Extract on a Dask cluster instead: its scheduler's address, or 'local' for a local "
+                   "cluster of --workers processes. Workers must see the reference images at the same path.")
+@click.option("--shard", "shard_text", metavar="I/N",
+              help="Only extract shard I of N into --work and stop (no bundle); a build given every "
+                   "shard's folder (--work each) then fits them as one.")
+@click.option("--work", "work", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Work folder of the extractions (repeatable: the first is written, all are read). "
+                   "Default: OUT/.build, removed once the bundle is saved. A killed build resumes from it.")
 def build(dataset, from_db, url, out, preset, preset_file, calibration, calibration_dataset,
-          calibration_split, calibration_from, max_known_rejection, seed, force):
+          calibration_split, calibration_from, max_known_rejection, seed, force, workers, dask_address,
+          shard_text, work):
     """Index a dataset's (or the band database's) reference logos and covers, calibrate the
-    open-set threshold, and write the bundle atomically."""
-    from matching.build import build_bundle, build_gallery_bundle
+    open-set threshold, and write the bundle atomically. Run again, the same command
+    resumes a killed build where it stopped."""
+    from data.dataset import load_dataset
+    from matching.build import build_bundle, build_gallery_bundle, extract_shard
     from matching.presets import read_preset_file
     from retrieval.gallery import GALLERY_ROOT, stored_references
 
     if (dataset is None) == (not from_db):
         raise click.UsageError("give --dataset DIR or --from-db (one of them)")
+    if shard_text and not work:
+        raise click.UsageError("--shard extracts into a work folder: give --work DIR")
+    client = None
     try:
         configs = None
         if preset_file is not None:
             preset, configs = read_preset_file(preset_file)
+        setup, client = _extraction_setup(workers, dask_address, shard_text, work)
         if from_db:
             with opened_store(url, create=False) as store:
-                references = stored_references(store)
+                references, root = stored_references(store), GALLERY_ROOT
+        else:
+            references, root = load_dataset(dataset).references, dataset
+        if setup.shard is not None:
+            extracted = extract_shard(references, root, preset, configs=configs, seed=seed, extraction=setup)
+            click.echo(f"shard {shard_text}: extracted into {work[0]} "
+                       f"({len(extracted.missing())} of {len(extracted.chunks)} chunks still missing there)")
+            return
+        if from_db:
             report = build_gallery_bundle(references, GALLERY_ROOT, out, preset, configs=configs, force=force,
                                           calibration_from=calibration_from,
-                                          max_known_rejection=max_known_rejection, seed=seed)
+                                          max_known_rejection=max_known_rejection, seed=seed,
+                                          extraction=setup)
         else:
             splits = {"calibration_split": calibration_split} if calibration_split else {}
             report = build_bundle(dataset, out, preset, configs=configs, force=force, calibration=calibration,
                                   calibration_dataset=calibration_dataset, calibration_from=calibration_from,
-                                  max_known_rejection=max_known_rejection, seed=seed, **splits)
+                                  max_known_rejection=max_known_rejection, seed=seed, extraction=setup,
+                                  **splits)
     except (FileExistsError, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        if client is not None:
+            client.close()
     echo_index(report.index)
     info = report.index.build_info
     click.echo(f"  built in {info['seconds']:.1f} s ({info['references_per_second']:.2f} references/s)")

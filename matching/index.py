@@ -25,12 +25,11 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from data.dataset import Reference
-from data.image_io import read_image
-from data.progress import progress_bar
 from features.encode import GlobalEncoder
 from features.extract import Extraction
-from features.reference_vector import reference_extractions, reference_vector
+from features.reference_vector import reference_vector
 from matching.bundle import Generation
+from matching.extraction import ExtractionSetup, extract_references
 from matching.openset import OpenSetRejector, ranking_features
 from matching.path import KindPath
 from matching.persist import open_index, save_index
@@ -74,35 +73,33 @@ class RetrievalIndex:
 
     @classmethod
     def build(cls, references: Sequence[Reference], root: str | Path, preset_name: str = "default",
-              configs: dict[str, PathConfig] | None = None, seed: int = 0,
-              progress: bool = True) -> RetrievalIndex:
+              configs: dict[str, PathConfig] | None = None, seed: int = 0, progress: bool = True,
+              extraction: ExtractionSetup | None = None) -> RetrievalIndex:
         """Extract, fit and index `references` (image paths relative to `root`).
 
-        `configs` overrides the named preset's path configurations (tests use tiny ones).
+        `configs` overrides the named preset's path configurations (tests use tiny ones);
+        `extraction` says who extracts and where the extractions are kept (default: this
+        process, in memory; `matching.extraction`).
         """
         started = time.perf_counter()
         configs = configs or preset(preset_name)
-        root = Path(root)
-        refs = np.zeros(0, REF_DTYPE)
-        paths = {}
         # Refuse a kind the preset cannot index before extracting any other kind (minutes).
-        by_kind = {kind: [r for r in references if r.kind == kind] for kind in KINDS}
-        for kind, chosen in by_kind.items():
+        for kind in KINDS:
+            chosen = sum(r.kind == kind for r in references)
             if chosen and kind not in configs:
-                raise ValueError(f"the preset has no {kind} path for the {len(chosen)} {kind} references")
-        for kind, chosen in by_kind.items():
-            if not chosen:
-                continue
+                raise ValueError(f"the preset has no {kind} path for the {chosen} {kind} references")
+        if not references:
+            raise ValueError("no references to index")
+        extracted = extract_references(references, root, configs, seed, extraction or ExtractionSetup(),
+                                       progress)
+        refs, paths = np.zeros(0, REF_DTYPE), {}
+        for kind, chosen in extracted.gather().items():
             config = configs[kind]
-            sizes, per_ref = [], []
-            for ref in progress_bar(chosen, progress, desc=f"{kind} references", unit="ref"):
-                image = read_image(root / ref.path)
-                sizes.append(image.shape[:2])
-                per_ref.append(_extractions(config, image, (seed, ref.ref_id)))
+            per_ref = chosen.extractions
             encoder = GlobalEncoder.from_config(config.encoder).fit([e for copies in per_ref for e in copies])
             vectors = np.stack([reference_vector(encoder, copies, config.renditions) for copies in per_ref])
             start = len(refs)
-            refs = np.concatenate([refs, ref_rows(chosen, sizes)])
+            refs = np.concatenate([refs, ref_rows(chosen.references, chosen.sizes)])
             path = KindPath(config=config, encoder=encoder,
                             searcher=make_searcher(config.searcher, config.searcher_params).fit(vectors),
                             rows=np.arange(start, len(refs), dtype=np.int64),
@@ -111,38 +108,34 @@ class RetrievalIndex:
                 for copies in per_ref:
                     path.keep_keypoints(copies[0])
             paths[kind] = path
-        if not paths:
-            raise ValueError("no references to index")
         seconds = time.perf_counter() - started
         info = {"seconds": round(seconds, 2), "references": len(refs),
-                "references_per_second": round(len(refs) / seconds, 3)}
+                "references_per_second": round(len(refs) / seconds, 3),
+                "extraction_seconds": round(extracted.seconds, 2)}
         return cls(preset_name, refs, paths, build_info=info, seed=seed)
 
     def add(self, references: Sequence[Reference], root: str | Path, progress: bool = True) -> int:
         """Append references not yet indexed (by ref_id) with the fitted encoders; returns
         how many were added. Codebooks and PCA are not retrained."""
-        root = Path(root)
         known = set(self.refs["ref_id"].tolist())
         fresh = [r for r in references if r.ref_id not in known]
         missing_kinds = {r.kind for r in fresh} - set(self.paths)
         if missing_kinds:
             raise ValueError(f"the index has no {', '.join(sorted(missing_kinds))} path to add to; "
                              "rebuild it with these references")
-        for kind, path in self.paths.items():
-            chosen = [r for r in fresh if r.kind == kind]
-            if not chosen:
-                continue
-            vectors, sizes = [], []
-            for ref in progress_bar(chosen, progress, desc=f"new {kind} references", unit="ref"):
-                image = read_image(root / ref.path)
-                sizes.append(image.shape[:2])
-                copies = _extractions(path.config, image, (self.seed, ref.ref_id))
-                vectors.append(reference_vector(path.encoder, copies, path.config.renditions))
-                if path.config.verifies:
+        if not fresh:
+            return 0
+        configs = {kind: path.config for kind, path in self.paths.items()}
+        extracted = extract_references(fresh, root, configs, self.seed, ExtractionSetup(), progress)
+        for kind, chosen in extracted.gather().items():
+            path = self.paths[kind]
+            vectors = np.stack([reference_vector(path.encoder, copies, path.config.renditions)
+                                for copies in chosen.extractions])
+            if path.config.verifies:
+                for copies in chosen.extractions:
                     path.keep_keypoints(copies[0])
-            vectors = np.stack(vectors)
             start = len(self.refs)
-            self.refs = np.concatenate([self.refs, ref_rows(chosen, sizes)])
+            self.refs = np.concatenate([self.refs, ref_rows(chosen.references, chosen.sizes)])
             path.rows = np.concatenate([path.rows, np.arange(start, len(self.refs), dtype=np.int64)])
             if isinstance(path.searcher, FaissSearch):
                 path.searcher.add(vectors)
@@ -249,11 +242,6 @@ class RetrievalIndex:
                      if name.endswith(("ann.faiss", "vectors.npy")))
         total = sum(info["bytes"] for info in files.values())
         return {"search": search / len(self.refs), "bundle": total / len(self.refs)}
-
-
-def _extractions(config: PathConfig, image: np.ndarray, seed: Sequence[int]) -> list[Extraction]:
-    """A reference's extractions under its path's recipe (`reference_extractions`)."""
-    return reference_extractions(config.extractor, config.recipe, image, seed, config.encoder.uses_sift)
 
 
 @functools.lru_cache(maxsize=1)

@@ -282,7 +282,7 @@ def test_a_kind_the_preset_cannot_index_is_refused_before_any_extraction(dataset
     def no_reading(path):
         raise AssertionError(f"read {path} before refusing")
 
-    monkeypatch.setattr("matching.index.read_image", no_reading)
+    monkeypatch.setattr("matching.runners.read_image", no_reading)
     with pytest.raises(ValueError, match="no album path"):
         RetrievalIndex.build(dataset.references, dataset.root, "tiny", configs={"logo": TINY["logo"]},
                              progress=False)
