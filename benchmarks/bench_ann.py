@@ -55,6 +55,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--nlist", type=int, nargs="+", default=[1024])
     parser.add_argument("--nprobe", type=int, nargs="+", default=[8, 16, 32, 64])
+    parser.add_argument("--index-type", default="ivf-sq8", choices=["ivf-sq8", "ivf-sq4"],
+                        help="ivf-sq4: half a byte per dimension (issue 25's compact vectors)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
@@ -79,7 +81,7 @@ def main(argv=None) -> dict:
     for nlist in args.nlist:
         faiss.omp_set_num_threads(build_threads)
         started = time.perf_counter()
-        searcher = FaissSearch(index_type="ivf-sq8", nlist=nlist).fit(vectors)
+        searcher = FaissSearch(index_type=args.index_type, nlist=nlist).fit(vectors)
         build_s = time.perf_counter() - started
         index_bytes = len(searcher.to_bytes())
         faiss.omp_set_num_threads(1)
@@ -92,7 +94,9 @@ def main(argv=None) -> dict:
                 latencies.append((time.perf_counter() - tick) * 1000)
                 found.append(rows[0])
             recall = float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]))
-            row = {"index": f"IVF{nlist},SQ8", "nlist": nlist, "nprobe": nprobe, "build_s": round(build_s, 1),
+            quantiser = args.index_type.split("-")[1].upper()
+            row = {"index": f"IVF{nlist},{quantiser}", "nlist": nlist, "nprobe": nprobe,
+                   "build_s": round(build_s, 1),
                    "index_bytes_per_vector": round(index_bytes / args.n, 1),
                    "peak_rss_mib": round(peak_rss_mib()), "recall_at_10": round(recall, 4),
                    "latency_ms_p50": round(float(np.percentile(latencies, 50)), 3),

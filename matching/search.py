@@ -10,7 +10,9 @@ pipeline does not care which one ran.
   vector whole (float32); ``"sq8"`` scans every vector scalar-quantised to one byte per
   dimension (512-D = 512 bytes, ranking all but unchanged); ``"ivf-sq8"`` adds inverted
   lists over k-means cells and scales to millions of references, answering in
-  milliseconds (benchmarks/bench_ann.py). ``"auto"`` picks sq8 below `AUTO_IVF_MIN`
+  milliseconds (benchmarks/bench_ann.py). ``"sq4"`` and ``"ivf-sq4"`` take half a byte per
+  dimension (issue 25: the fused 1536-D logo vector in 768 bytes instead of 1.5 KiB), at
+  some cost in recall against exact search. ``"auto"`` picks sq8 below `AUTO_IVF_MIN`
   vectors, ivf-sq8 above. New vectors are appended with `add`, never retraining the
   quantiser (values outside the trained range are clipped), so `kyb index add` stays
   cheap.
@@ -27,7 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from features.codebook import check_int
 
-INDEX_TYPES = ("auto", "flat", "sq8", "ivf-sq8")
+INDEX_TYPES = ("auto", "flat", "sq8", "ivf-sq8", "sq4", "ivf-sq4")
 #: Below this many vectors a full scan is as fast as inverted lists, and exact.
 AUTO_IVF_MIN = 50_000
 
@@ -111,15 +113,15 @@ class FaissSearch(BaseEstimator):
         index_type = self._resolved_type(n_vectors)
         if index_type == "flat":
             index = faiss.IndexFlatIP(dimension)
-        elif index_type == "sq8":
-            index = faiss.IndexScalarQuantizer(dimension, faiss.ScalarQuantizer.QT_8bit,
+        elif index_type in ("sq8", "sq4"):
+            index = faiss.IndexScalarQuantizer(dimension, _quantiser_type(index_type),
                                                faiss.METRIC_INNER_PRODUCT)
             index.train(vectors)
         else:
             nlist = self.nlist or max(16, int(4 * math.sqrt(n_vectors)))
             quantizer = faiss.IndexFlatIP(dimension)
             index = faiss.IndexIVFScalarQuantizer(quantizer, dimension, nlist,
-                                                  faiss.ScalarQuantizer.QT_8bit,
+                                                  _quantiser_type(index_type),
                                                   faiss.METRIC_INNER_PRODUCT)
             index.train(vectors)
         index.add(vectors)
@@ -172,6 +174,13 @@ class FaissSearch(BaseEstimator):
         searcher = cls(nprobe=nprobe)
         searcher._set_index(faiss.deserialize_index(np.frombuffer(data, np.uint8)))
         return searcher
+
+
+def _quantiser_type(index_type: str) -> int:
+    """faiss's scalar quantiser of an ``sq8``/``sq4`` type (with or without ``ivf-``)."""
+    import faiss
+
+    return faiss.ScalarQuantizer.QT_4bit if index_type.endswith("sq4") else faiss.ScalarQuantizer.QT_8bit
 
 
 def make_searcher(kind: str, params: dict) -> BallTreeSearch | FaissSearch:
