@@ -66,6 +66,9 @@ setup(
         # `kyb index build --dask`: the build's chunks extracted on a Dask cluster, a local
         # one in tests (matching/dask_runner.py says why Dask rather than Ray).
         "distributed>=2024.1,<2027",
+        # The vector-database searcher (matching/vector_db.py): Qdrant's client, embedded
+        # (local mode) in tests and small galleries, a Qdrant server's in production.
+        "qdrant-client>=1.9,<2",
     ],
     extras_require={
         "dev": ["pytest>=8,<10", "ruff>=0.5",

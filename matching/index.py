@@ -103,7 +103,7 @@ class RetrievalIndex:
             path = KindPath(config=config, encoder=encoder,
                             searcher=make_searcher(config.searcher, config.searcher_params).fit(vectors),
                             rows=np.arange(start, len(refs), dtype=np.int64),
-                            vectors=vectors if config.searcher == "balltree" else None)
+                            vectors=None if config.searcher == "faiss" else vectors)
             if config.verifies:
                 for copies in per_ref:
                     path.keep_keypoints(copies[0])
@@ -139,9 +139,10 @@ class RetrievalIndex:
             path.rows = np.concatenate([path.rows, np.arange(start, len(self.refs), dtype=np.int64)])
             if isinstance(path.searcher, FaissSearch):
                 path.searcher.add(vectors)
-            else:  # a BallTree cannot grow: rebuild it on old and new vectors (nothing is trained)
+            else:  # the searcher of the vectors kept: rebuilt on old and new ones (nothing is trained)
                 path.vectors = np.concatenate([path.vectors, vectors])
-                path.searcher = make_searcher("balltree", path.config.searcher_params).fit(path.vectors)
+                config = path.config
+                path.searcher = make_searcher(config.searcher, config.searcher_params).fit(path.vectors)
         return len(fresh)
 
     # ----------------------------------------------------------------------- query

@@ -20,6 +20,7 @@ from matching.keypoints import KeypointStore
 from matching.openset import feature_names
 from matching.presets import PathConfig
 from matching.search import BallTreeSearch, FaissSearch, best_positions
+from matching.vector_db import QdrantSearch
 
 
 @dataclass
@@ -28,9 +29,9 @@ class KindPath:
 
     config: PathConfig
     encoder: GlobalEncoder
-    searcher: BallTreeSearch | FaissSearch
+    searcher: BallTreeSearch | FaissSearch | QdrantSearch
     rows: np.ndarray                       # vector order -> row of the id map
-    vectors: np.ndarray | None = None      # kept for BallTree paths (rebuilt from them)
+    vectors: np.ndarray | None = None      # kept for BallTree and Qdrant paths (rebuilt from them)
     stores: dict[str, KeypointStore] = field(default_factory=dict)  # per view, once saved
     new_keypoints: list[dict] = field(default_factory=list)  # {view: features} per reference not in a shard
 

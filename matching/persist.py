@@ -9,7 +9,7 @@ calibration.json             the open-set rejector per kind (absent when not cal
 KIND/refs.npy                rows of refs.npy in this kind's vector order
 KIND/encoder/NAME.npy        codebooks and PCA of the kind's global descriptor
 KIND/ann.faiss               the faiss index (faiss paths), or
-KIND/vectors.npy             the vectors the BallTree is rebuilt from (balltree paths)
+KIND/vectors.npy             the vectors the BallTree or the Qdrant collection is rebuilt from
 KIND/keypoints/...           the lazily read keypoint store (verified paths only)
 KIND/ink/keypoints/...       the same for the ink-map features (paths whose extractor has `ink`)
 ```
@@ -138,7 +138,7 @@ def _open_path(generation: Generation, kind: str, info: dict) -> KindPath:
         searcher = FaissSearch.from_bytes(generation.bytes(f"{kind}/ann.faiss"), **nprobe)
     else:
         vectors = generation.array(f"{kind}/vectors.npy")
-        searcher = make_searcher("balltree", config.searcher_params).fit(vectors)
+        searcher = make_searcher(config.searcher, config.searcher_params).fit(vectors)
     _check_learned_model(generation, kind, info, config)
     path = KindPath(config=config, encoder=encoder, searcher=searcher,
                     rows=generation.array(f"{kind}/refs.npy"), vectors=vectors)

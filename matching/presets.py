@@ -37,7 +37,7 @@ from features.reference_vector import ReferenceRecipe
 from matching.geometry import GeometricVerifier
 
 KINDS = ("logo", "album")
-SEARCHERS = ("balltree", "faiss")
+SEARCHERS = ("balltree", "faiss", "qdrant")
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class PathConfig:
     - `extractor` (`features.extract.Extractor`) and `encoder`
       (`features.encode.EncoderConfig`): how a crop is described (given as objects, or
       as their parameter dicts, which are turned into them here);
-    - `searcher` (``balltree`` | ``faiss``) and its `searcher_params`;
+    - `searcher` (``balltree`` | ``faiss`` | ``qdrant``, `matching.vector_db`) and its `searcher_params`;
     - `augment`: augmented copies of each reference (data/augment.py) whose vectors are
       averaged with the original's into the reference's one vector;
     - `renditions`: printed-and-photographed copies of each reference (data/renditions.py,

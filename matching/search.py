@@ -34,7 +34,7 @@ INDEX_TYPES = ("auto", "flat", "sq8", "ivf-sq8", "sq4", "ivf-sq4")
 AUTO_IVF_MIN = 50_000
 
 
-def _check_vectors(vectors: np.ndarray, dimension: int | None = None) -> np.ndarray:
+def check_vectors(vectors: np.ndarray, dimension: int | None = None) -> np.ndarray:
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if vectors.ndim != 2 or (dimension is not None and vectors.shape[1] != dimension):
         want = f"(n, {dimension})" if dimension is not None else "(n, d)"
@@ -56,7 +56,7 @@ class BallTreeSearch(BaseEstimator):
         self.leaf_size = leaf_size
 
     def fit(self, vectors: np.ndarray, y=None) -> BallTreeSearch:
-        vectors = _check_vectors(vectors)
+        vectors = check_vectors(vectors)
         self.tree_ = BallTree(vectors, leaf_size=check_int("leaf_size", self.leaf_size, 1))
         self.squared_norms_ = np.einsum("ij,ij->i", vectors, vectors)
         self.zero_vectors_ = int(np.count_nonzero(self.squared_norms_ < 1e-12))
@@ -66,7 +66,7 @@ class BallTreeSearch(BaseEstimator):
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(similarities, rows), each (n_queries, min(k, n_vectors)), best first."""
         check_is_fitted(self, "tree_")
-        queries = _check_vectors(queries, self.dimension_)
+        queries = check_vectors(queries, self.dimension_)
         k = min(check_int("k", k, 1), self.n_vectors_)
         # Zero vectors may crowd the nearest k: ask for as many more as there are.
         distances, rows = self.tree_.query(queries, k=min(k + self.zero_vectors_, self.n_vectors_))
@@ -106,7 +106,7 @@ class FaissSearch(BaseEstimator):
         """Build (and for IVF, train) the index on `vectors`."""
         import faiss
 
-        vectors = _check_vectors(vectors)
+        vectors = check_vectors(vectors)
         n_vectors, dimension = vectors.shape
         check_int("nlist", self.nlist, 0)
         check_int("nprobe", self.nprobe, 1)
@@ -139,14 +139,14 @@ class FaissSearch(BaseEstimator):
     def add(self, vectors: np.ndarray) -> FaissSearch:
         """Append vectors (rows n_vectors_, n_vectors_ + 1, ...) without retraining."""
         check_is_fitted(self, "index_")
-        self.index_.add(_check_vectors(vectors, self.dimension_))
+        self.index_.add(check_vectors(vectors, self.dimension_))
         self.n_vectors_ = self.index_.ntotal
         return self
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(similarities, rows), each (n_queries, min(k, n_vectors)), best first."""
         check_is_fitted(self, "index_")
-        queries = _check_vectors(queries, self.dimension_)
+        queries = check_vectors(queries, self.dimension_)
         k = min(check_int("k", k, 1), self.n_vectors_)
         similarities, rows = self.index_.search(queries, k)
         return similarities.astype(np.float32), rows.astype(np.int64)
@@ -183,13 +183,18 @@ def _quantiser_type(index_type: str) -> int:
     return faiss.ScalarQuantizer.QT_4bit if index_type.endswith("sq4") else faiss.ScalarQuantizer.QT_8bit
 
 
-def make_searcher(kind: str, params: dict) -> BallTreeSearch | FaissSearch:
-    """The searcher a preset names (``"balltree"`` or ``"faiss"``) with its parameters."""
+def make_searcher(kind: str, params: dict):
+    """The searcher a preset names (``"balltree"``, ``"faiss"`` or ``"qdrant"``,
+    `matching.vector_db`) with its parameters."""
     if kind == "balltree":
         return BallTreeSearch(**params)
     if kind == "faiss":
         return FaissSearch(**params)
-    raise ValueError(f"unknown searcher {kind!r}; choose 'balltree' or 'faiss'")
+    if kind == "qdrant":
+        from matching.vector_db import QdrantSearch  # it imports this module
+
+        return QdrantSearch(**params)
+    raise ValueError(f"unknown searcher {kind!r}; choose 'balltree', 'faiss' or 'qdrant'")
 
 
 def best_positions(searcher: BallTreeSearch | FaissSearch, vectors: np.ndarray,
