@@ -93,7 +93,7 @@ def bench_ocr(args) -> dict:
     photos = sorted(dataset.splits.get(args.split, []))[: args.limit]
     bands = roster_bands(args.bands, args.seed)
     names = NameIndex(((b["band_id"], b["name"]) for b in bands), normalize=name_key)
-    config = TextConfig(reader=ReaderConfig(threads=args.threads))
+    config = TextConfig(reader=ReaderConfig(max_side=args.max_side, threads=args.threads))
     stage = TextStage(TextReader(config.reader), names, config)
     stage.read(read_image(dataset.photo_path(photos[0])), [])  # warm-up: onnxruntime's first run
     durations, cpu, lines = [], [], 0
@@ -122,7 +122,9 @@ def main() -> None:
     parser.add_argument("--dataset", type=Path)
     parser.add_argument("--split", default="test")
     parser.add_argument("--limit", type=int, default=100, help="photos read by `ocr`")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=ReaderConfig.threads)
+    parser.add_argument("--max-side", type=int, default=ReaderConfig.max_side,
+                        help="the longest side the text detector sees")
     parser.add_argument("--out", type=Path, help="the roster CSV `roster` writes")
     args = parser.parse_args()
     if args.job == "roster":

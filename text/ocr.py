@@ -54,6 +54,9 @@ class ReaderConfig:
       usually the biggest text on its print.
     - `min_score`: lines read with a lower mean confidence are dropped.
     - `batch`: line images per recogniser call; `threads`: onnxruntime's intra-op threads.
+      One: on a 2-core host shared with other work, two threads took 2.4 times the wall
+      time and CPU time of one (BENCHMARKS.md, Text reading), and a server runs one
+      reader per worker process anyway.
     """
 
     max_side: int = 640
@@ -61,7 +64,7 @@ class ReaderConfig:
     max_boxes: int = 8
     min_score: float = 0.5
     batch: int = 16
-    threads: int = 2
+    threads: int = 1
 
 
 def models_dir() -> Path | None:
