@@ -116,13 +116,15 @@ class Backbone:
 
     def _run(self, padded: np.ndarray) -> np.ndarray:
         """The network on a padded batch (the one call that costs)."""
-        return np.asarray(self._graph(padded.shape)(tf.constant(padded)), np.float32)
+        return np.asarray(self._graph(padded.shape[1:])(tf.constant(padded)), np.float32)
 
     def _graph(self, shape: tuple[int, ...]):
-        """The model traced once for inputs of exactly `shape`."""
+        """The model traced once for batches of images of exactly `shape` (H, W, C), of any
+        size. Why any size: a build batches references by the score, in every count, and
+        a graph per batch size traced hundreds (seconds each, in every worker)."""
         if shape not in self._graphs:
             self._graphs[shape] = tf.function(functools.partial(self.model, training=False),
-                                              input_signature=[tf.TensorSpec(shape, tf.float32)])
+                                              input_signature=[tf.TensorSpec((None, *shape), tf.float32)])
         return self._graphs[shape]
 
     def classify(self, images) -> np.ndarray:
