@@ -14,7 +14,8 @@ Runs: ``one-by-one`` is a chunk of one reference (a reference's copies batched t
 as builds did before issue 25); ``batched`` chunks of `CHUNK_SIZE` in this process;
 ``processes:N`` the same chunks over N local processes; ``dask:N`` over a local Dask
 cluster of N workers. Each reports the rate over the whole run and the steady rate
-(after the first chunk came back: without the start of the network and the workers).
+(after the first chunk came back: without the start of the network and the workers);
+with `--work`, the chunks are saved as a build saves them, and their size is reported.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def timed(runner):
     return run, stamps
 
 
-def measure(name: str, references: list[Reference], preset_name: str) -> dict:
+def measure(name: str, references: list[Reference], preset_name: str, work: Path | None) -> dict:
     configs = preset(preset_name)
     chunk_size = 1 if name == "one-by-one" else CHUNK_SIZE
     client = None
@@ -72,10 +73,11 @@ def measure(name: str, references: list[Reference], preset_name: str) -> dict:
     else:
         runner = run_here
     run, stamps = timed(runner)
+    folder = None if work is None else work / name.replace(":", "-")
+    setup = ExtractionSetup(folders=[folder] if folder else [], runner=run, chunk_size=chunk_size)
     started = time.perf_counter()
     try:
-        extract_references(references, "/", configs, 0, ExtractionSetup(runner=run, chunk_size=chunk_size),
-                           progress=False)
+        extract_references(references, "/", configs, 0, setup, progress=False)
     finally:
         if client is not None:
             client.close()
@@ -83,9 +85,15 @@ def measure(name: str, references: list[Reference], preset_name: str) -> dict:
     steady = None
     if len(stamps) > 1:
         steady = sum(count for _, count in stamps[1:]) / max(stamps[-1][0] - stamps[0][0], 1e-9)
-    return {"run": name, "references": len(references), "seconds": round(seconds, 1),
-            "references_per_second": round(len(references) / seconds, 2),
-            "steady_references_per_second": None if steady is None else round(steady, 2)}
+    row = {"run": name, "references": len(references), "seconds": round(seconds, 1),
+           "references_per_second": round(len(references) / seconds, 2),
+           "steady_references_per_second": None if steady is None else round(steady, 2)}
+    if folder is not None:
+        for kind in ("logo", "album"):
+            files = list((folder / "chunks").glob(f"{kind}-*.npz"))
+            count = sum(r.kind == kind for r in references)
+            row[f"work_bytes_per_{kind}"] = round(sum(f.stat().st_size for f in files) / max(count, 1))
+    return row
 
 
 def main() -> None:
@@ -96,12 +104,15 @@ def main() -> None:
     parser.add_argument("--references", type=int, default=96)
     parser.add_argument("--preset", default="default")
     parser.add_argument("--runs", default="one-by-one,batched,processes:2")
+    parser.add_argument("--work", type=Path,
+                        help="save each run's chunks under this folder (as `kyb index build` does) "
+                             "and report their bytes per reference; it must not hold an earlier run's")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     references = mixed_references(args.logos, args.covers, args.references)
     rows = []
     for name in args.runs.split(","):
-        rows.append(measure(name, references, args.preset))
+        rows.append(measure(name, references, args.preset, args.work))
         print(json.dumps(rows[-1]), flush=True)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
