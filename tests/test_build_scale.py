@@ -158,3 +158,34 @@ def test_the_command_line_builds_from_shards(small_dataset, tmp_path, monkeypatc
     count = len(load_dataset(small_dataset).references)
     assert f"resuming: {count} of {count} references already extracted" in result.output  # none again
     assert "references/s" in result.output and (tmp_path / "index" / "CURRENT").is_file()
+
+
+def test_a_failed_build_keeps_its_extractions_for_the_next_run(dataset, tmp_path, monkeypatch):
+    """`kyb index build`'s own work folder (OUT/.build): kept when a later step fails, read
+    by the next run instead of extracting again, removed once the bundle is saved."""
+    from matching import build as build_module
+    from matching import runners
+
+    extracted = []
+    extract = runners.extract_chunk
+    monkeypatch.setattr(runners, "extract_chunk", lambda chunk, *args: extracted.append(chunk.name)
+                        or extract(chunk, *args))
+
+    def fail(*args, **kwargs):
+        raise OSError("calibration interrupted (simulated)")
+
+    out = tmp_path / "index"
+
+    def build_it():
+        build_module.build_gallery_bundle(dataset.references, dataset.root, out, "tiny", configs=TINY,
+                                          progress=False)
+
+    monkeypatch.setattr(build_module, "self_calibrate", fail)
+    with pytest.raises(OSError, match="simulated"):
+        build_it()
+    assert (out / build_module.WORK / "chunks").is_dir() and not (out / "CURRENT").exists()
+    first = len(extracted)
+    monkeypatch.setattr(build_module, "self_calibrate", lambda *args, **kwargs: {})
+    build_it()
+    assert first == len(plan_chunks(dataset.references)) and len(extracted) == first  # none extracted again
+    assert (out / "CURRENT").is_file() and not (out / build_module.WORK).exists()
