@@ -13,8 +13,9 @@ of another, alternated. Each configuration runs the build's extraction stage
 Runs: ``one-by-one`` is a chunk of one reference (a reference's copies batched together,
 as builds did before issue 25); ``batched`` chunks of `CHUNK_SIZE` in this process;
 ``processes:N`` the same chunks over N local processes; ``dask:N`` over a local Dask
-cluster of N workers. Each reports the rate over the whole run and the steady rate
-(after the first chunk came back: without the start of the network and the workers);
+cluster of N workers. Each reports the rate over the whole run, when the first chunk came
+back, and the rate after it (without the start of the network and the workers; with
+several workers their first chunks come back together, so run enough chunks);
 with `--work`, the chunks are saved as a build saves them, and their size is reported.
 """
 
@@ -86,6 +87,7 @@ def measure(name: str, references: list[Reference], preset_name: str, work: Path
     if len(stamps) > 1:
         steady = sum(count for _, count in stamps[1:]) / max(stamps[-1][0] - stamps[0][0], 1e-9)
     row = {"run": name, "references": len(references), "seconds": round(seconds, 1),
+           "first_chunk_s": round(stamps[0][0] - started, 1),
            "references_per_second": round(len(references) / seconds, 2),
            "steady_references_per_second": None if steady is None else round(steady, 2)}
     if folder is not None:
