@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from data.background_screen import marked_names
 from data.imaging import resize_to, to_float
 from data.train_real import train_real_dir, warn_missing_once
 
@@ -104,14 +105,21 @@ def use_real_photos(enabled: bool) -> None:
         photo_windows.cache_clear()
 
 
-def real_photo_files() -> list[Path]:
-    """The train-real background photographs in a fixed order ([] where the folder is absent)."""
+def all_real_photo_files() -> list[Path]:
+    """Every train-real background photograph in a fixed order ([] where the folder is absent)."""
     folder = train_real_dir()
     if folder is None or not (folder / "backgrounds").is_dir():
         warn_missing_once()
         return []
     suffixes = (".jpg", ".jpeg", ".png")
     return sorted(p for p in (folder / "backgrounds").iterdir() if p.suffix.lower() in suffixes)
+
+
+def real_photo_files() -> list[Path]:
+    """The train-real photographs the library uses: those that show no real mark
+    (data.background_screen), as the detector learns every background as "no object"."""
+    marked = marked_names()
+    return [path for path in all_real_photo_files() if path.name not in marked]
 
 
 @functools.lru_cache(maxsize=REAL_CACHE)

@@ -75,3 +75,18 @@ def built(dataset):
     from tests.index_support import TINY
 
     return RetrievalIndex.build(dataset.references, dataset.root, "tiny", configs=TINY, progress=False)
+
+
+@pytest.fixture
+def fresh_library():
+    """Photo library caches (and the marked-background list) cleared before and after: the
+    test changes where photos come from."""
+    from data import background_screen
+    from data import photo_library as library_module
+
+    caches = (library_module.photo_library, library_module.photo_windows, background_screen.marked_names)
+    for cached in caches:
+        cached.cache_clear()
+    yield
+    for cached in caches:
+        cached.cache_clear()

@@ -4,9 +4,7 @@ real designs in a dataset, and the fallback where train-real is absent."""
 import csv
 
 import numpy as np
-import pytest
 
-from data import photo_library as library_module
 from data.check import check_dataset
 from data.dataset import load_dataset
 from data.logos import render_reference
@@ -14,16 +12,6 @@ from data.real_logos import band_key, design_from_image, real_logo_designs, spli
 from data.synth import SynthConfig, generate
 from data.train_real import TRAIN_REAL_ENV
 from tests.conftest import shared_path
-
-
-@pytest.fixture
-def fresh_library():
-    """Photo library caches cleared before and after: the test changes where photos come from."""
-    for cached in (library_module.photo_library, library_module.photo_windows):
-        cached.cache_clear()
-    yield
-    for cached in (library_module.photo_library, library_module.photo_windows):
-        cached.cache_clear()
 
 
 def test_the_split_of_a_band_is_pinned_and_case_blind():
