@@ -23,7 +23,7 @@ SCENE_ITEMS = {
     "tee": (("logo", 1, 1), ("album", 0, 1)),
     "flyer": (("logo", 2, 6),),
     "merch": (("logo", 3, 7), ("album", 1, 5)),
-    "wild": (("logo", 1, 3),),
+    "wild": (("logo", 1, 3), ("album", 0, 1)),
 }
 #: How often each scene is drawn, relative to the others chosen: the classic five sum to 1.
 SCENE_WEIGHTS = {**scenes.SCENE_WEIGHTS, "vest": 0.15, "tee": 0.1, "flyer": 0.1, "merch": 0.08, "wild": 0.2}

@@ -1,4 +1,5 @@
-"""Logos in everyday photographs: on signs, vehicles, products and badges, or in close-up.
+"""Logos in everyday photographs: on signs, vehicles, products and badges, or in close-up;
+and album covers in close-up.
 
 Brand marks in the wild (FlickrLogos-27 and the like) look nothing like a shirt print: a
 mark fills the frame on a plain ground, sits on a metal or enamel badge, or is small on a
@@ -6,6 +7,12 @@ surface of a real photograph, lit by that photograph's light. A detector that sa
 prints and patches does not fire on them; this scene teaches it that a logo is a logo
 wherever it is. The box is the mark as a viewer sees it: the ink, or the whole badge when
 the ink sits on one (a crest is part of its mark).
+
+A close-up of a mark (a patch or a print photographed alone) fills up to 60% of the
+frame, and a detector that sees only those learns "whatever fills the frame is a logo".
+A fan photographing a record or a DVD fills the frame with its cover (real cover photos:
+half the frame and more), so close-ups show a cover as often as a mark, and the detector
+learns the difference from the content.
 """
 
 from __future__ import annotations
@@ -14,13 +21,17 @@ import cv2
 import numpy as np
 
 from data.compose import Item, Photo, Sheet, homography, paste, place
-from data.imaging import contrasting_colour, fill, random_colour, smooth_field
+from data.imaging import contrasting_colour, fill, random_colour, resize_to, smooth_field
 from data.scenes import logo_patch, logo_region, target_width
 
-#: Share of wild photos that are a close-up: one mark filling much of the frame.
-CLOSE_UP_SHARE = 0.3
+#: Share of wild photos that are a close-up: one mark, or one cover when the photo has an
+#: album to show (about half of them), filling much of the frame.
+CLOSE_UP_SHARE = 0.4
 #: Area of a mark, as a share of the photo: close-ups, and marks on surfaces.
 CLOSE_UP_AREA = (0.15, 0.6)
+#: Area of a cover in close-up, and the share of covers in a dark plastic case (a DVD, a CD).
+COVER_AREA = (0.3, 0.85)
+CASED_SHARE = 0.5
 SURFACE_AREA = (0.004, 0.12)
 BADGE_SHAPES = ("ellipse", "rounded", "shield")
 
@@ -98,11 +109,45 @@ def _ground_under(photo: Photo, centre: tuple[float, float], reach: float) -> np
     return window.reshape(-1, 3).mean(axis=0) if window.size else np.full(3, 0.5, np.float32)
 
 
+def _cover_sheet(item: Item, rng: np.random.Generator) -> Sheet:
+    """A cover as held or laid down: square (a record, a CD) or portrait (a DVD's sleeve),
+    bare or in a dark case with a rim; the box is the whole front."""
+    art_w = 600
+    art_h = art_w if rng.random() < 0.5 else int(art_w / rng.uniform(0.68, 0.75))
+    art = resize_to(item.image, art_w, art_h)
+    border = int(art_w * rng.uniform(0.02, 0.06)) if rng.random() < CASED_SHARE else 0
+    plastic = np.full(3, rng.uniform(0.02, 0.15), np.float32)
+    rgb = fill((art_h + 2 * border, art_w + 2 * border), plastic)
+    rgb[border:border + art_h, border:border + art_w] = art
+    sheet = Sheet(rgb, np.ones(rgb.shape[:2], np.float32))
+    sheet.regions.append((item, np.ones(rgb.shape[:2], np.float32)))
+    if rng.random() < 0.5:  # the sheen of the case's plastic or the sleeve's gloss
+        sheet.rgb[:] = np.clip(0.85 * rgb + 0.15 * _metallic(np.ones_like(rgb), rng), 0, 1)
+    return sheet
+
+
+def _cover_close_up(photo: Photo, item: Item, rng: np.random.Generator) -> None:
+    """One cover filling half the frame or more, on a table, a floor or a plain ground."""
+    width, height = photo.size
+    if rng.random() < 0.4:
+        _plain_ground(photo, rng)
+    sheet = _cover_sheet(item, rng)
+    sheet_size = (sheet.alpha.shape[1], sheet.alpha.shape[0])
+    aspect = sheet_size[0] / sheet_size[1]
+    cover_w = min(target_width(photo, rng, COVER_AREA, aspect), width * 0.95, height * 0.95 * aspect)
+    centre = (width * rng.uniform(0.42, 0.58), height * rng.uniform(0.42, 0.58))
+    place(photo, sheet, homography(sheet_size, centre, cover_w, rng.normal(0, 10), 0.08, rng))
+
+
 def wild(photo: Photo, items: list[Item], rng: np.random.Generator) -> None:
-    """One mark in close-up on a plain ground, or a few on the surfaces of the photograph."""
+    """One mark or cover in close-up, or a few marks on the surfaces of the photograph."""
     width, height = photo.size
     logos = [item for item in items if item.kind == "logo"]
+    covers = [item for item in items if item.kind == "album"]
     close_up = rng.random() < CLOSE_UP_SHARE
+    if close_up and covers:
+        _cover_close_up(photo, covers[0], rng)
+        return
     if close_up:
         _plain_ground(photo, rng)
         logos = logos[:1]
