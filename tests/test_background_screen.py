@@ -1,5 +1,6 @@
-"""The background screen (data/background_screen.py): photographs with real marks are found
-and left out of the photo library, so the detector never learns a real logo as background."""
+"""The background screen (data/background_screen.py, text/mark_screen.py): photographs with
+real marks are found and left out of the photo library, so the detector never learns a real
+logo as background."""
 
 import cv2
 import numpy as np
@@ -9,6 +10,7 @@ from data import photo_library as library_module
 from data.train_real import TRAIN_REAL_ENV
 from tests.conftest import skip_or_fail
 from tests.test_text_ocr import printed
+from text import mark_screen
 from text.ocr import ocr_available
 
 
@@ -36,7 +38,7 @@ def test_photographs_with_legible_text_or_print_classes_are_marked(tmp_path):
         "n02_meadow.jpg": _plain_photo(1),
         "n03_book_jacket.jpg": _plain_photo(2),  # a class that shows prints, text or not
     })
-    assert background_screen.screen(sorted(folder.iterdir())) == ["n01_shop_sign.jpg", "n03_book_jacket.jpg"]
+    assert mark_screen.screen(sorted(folder.iterdir())) == ["n01_shop_sign.jpg", "n03_book_jacket.jpg"]
 
 
 def test_the_photo_library_leaves_marked_photographs_out(tmp_path, monkeypatch, fresh_library):

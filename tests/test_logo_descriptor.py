@@ -132,12 +132,14 @@ def test_shipped_weights_load_offline_and_rank_a_rendition_first():
     references = logo_references(40, seed=3)
     gallery = descriptor.embed(references)
     firsts = 0
-    for index in range(16):  # recoloured, printed on cloth or art, warped, cropped, through a camera
+    for index in range(40):  # recoloured, printed on cloth or art, warped, cropped, through a camera
         rendition = render_print(references[index], np.random.default_rng(index))
         similarities = gallery @ descriptor.embed([rendition])[0]
         firsts += int(np.argmax(similarities) == index)
-    # The shipped model gets 14 of 16; the untrained network about 2 (held-out top-1 0.08).
-    assert firsts >= 12, f"the rendition's own logo came first for {firsts} of 16"
+    # The shipped model gets 31 of 40 (its held-out top-1 is 0.76); the untrained network
+    # about 3 (0.08). Forty renditions, not sixteen: a change of background photographs
+    # alone moved sixteen from 14 to 11.
+    assert firsts >= 26, f"the rendition's own logo came first for {firsts} of 40"
 
 
 def test_the_trunk_cache_is_keyed_by_the_rendering_code(monkeypatch):
