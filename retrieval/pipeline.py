@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,9 +73,17 @@ class PipelineConfig:
 # --------------------------------------------------------------------------- stages
 
 
-def keep_detections(detections: Sequence[Detection], config: PipelineConfig) -> list[Detection]:
-    """The detections worth a query: confident enough, not a cross-kind duplicate, capped."""
-    ranked = sorted((d for d in detections if d.score >= config.min_score), key=lambda d: -d.score)
+def keep_detections(detections: Sequence[Detection], config: PipelineConfig,
+                    kinds: Collection[str] | None = None) -> list[Detection]:
+    """The detections worth a query: of a kind in `kinds` (the index's; all when None),
+    confident enough, not a cross-kind duplicate, capped.
+
+    Why the kinds first: a box of a kind the index holds no references of can only answer
+    nothing, and as a cross-kind duplicate it would hide the box that can (a cover boxed
+    both as a logo and as an album, in a gallery of covers).
+    """
+    wanted = [d for d in detections if d.score >= config.min_score and (kinds is None or d.kind in kinds)]
+    ranked = sorted(wanted, key=lambda d: -d.score)
     if not ranked:
         return []
     boxes = [d.box for d in ranked]
@@ -238,7 +246,7 @@ class Pipeline:
     def detect(self, image: np.ndarray) -> tuple[list[Detection], float]:
         """Step 1 alone: the detections worth a query, and the milliseconds it took."""
         started = time.perf_counter()
-        detections = keep_detections(self.detector.detect(image), self.config)
+        detections = keep_detections(self.detector.detect(image), self.config, self.index.kinds)
         return detections, (time.perf_counter() - started) * 1000
 
     def identify_detections(self, image: np.ndarray, detections: Sequence[Detection],

@@ -76,6 +76,14 @@ def test_keep_detections_drops_weak_boxes_and_cross_kind_duplicates_and_caps_the
     assert all(d.kind == "logo" for d in kept)
 
 
+def test_keep_detections_lets_a_box_of_a_kind_the_index_lacks_hide_no_other():
+    # a cover boxed as both: in a gallery of covers only, the album box is the one that can answer
+    detections = [Detection((0, 0, 100, 100), "album", 0.9), Detection((2, 2, 100, 100), "logo", 0.95)]
+    covers_only = keep_detections(detections, PipelineConfig(), kinds=("album",))
+    both = keep_detections(detections, PipelineConfig(), kinds=("logo", "album"))
+    assert [d.kind for d in covers_only] == ["album"] and [d.kind for d in both] == ["logo"]
+
+
 def test_result_follows_the_openapi_schema_and_names_the_annotated_covers(oracle_pipeline, small_dataset):
     dataset = load_dataset(small_dataset)
     validator = schema_validator("IdentifyResult")
