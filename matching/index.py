@@ -216,7 +216,7 @@ class RetrievalIndex:
             return None, "match", None
         confidence = float(rejector.confidence(features)[0])
         probability = rejector.probability(features)
-        return (confidence, "unknown" if confidence < rejector.threshold_ else "match",
+        return (confidence, "match" if rejector.accept(features)[0] else "unknown",
                 None if probability is None else float(probability[0]))
 
     # ----------------------------------------------------------------------- save / open

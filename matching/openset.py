@@ -40,6 +40,12 @@ A logistic regression turns these into a confidence score that the top answer is
 (and an isotonic map turns that score into a calibrated probability); the
 threshold is then set on held-out crops (the train and val splits of a synthetic
 dataset) so that at most `max_known_rejection` of the crops of known bands are rejected.
+An answer is accepted only where, besides, its calibrated probability reaches
+`min_probability` (one half: more likely right than wrong). Why both: the quantile counts
+every crop of a known band, wrong top answers included, so where the gallery's own
+answers are often wrong (one-shot brand logos) it sits where the calibration examples are
+nearly all wrong, and accepted answers stated a probability near 0 (BENCHMARKS.md, End to
+end).
 Its examples of unknown bands are the splits' band_id-0 objects and, far more of them,
 every known crop answered again with its own band left out of the ranking
 (`matching.calibration.calibration_examples`). The fitted model is plain numbers, stored as
@@ -131,18 +137,22 @@ class OpenSetRejector(BaseEstimator):
     """Logistic regression on `rank_features`, with a threshold on known crops.
 
     Parameters: `max_known_rejection` (share of known crops the threshold may reject on
-    the calibration set), `C` (inverse regularisation of the regression) and `min_known`
+    the calibration set), `C` (inverse regularisation of the regression), `min_known`
     (fewest crops of known bands to place a threshold on: a quantile of one or two
-    scores is noise, and it rejected right answers with tens of inliers). ``fit(X,
+    scores is noise, and it rejected right answers with tens of inliers) and
+    `min_probability` (the calibrated probability of a right answer below which an answer
+    is rejected whatever its score; 0 turns the floor off). ``fit(X,
     known, correct)``: X rows of rank features, `known` whether the crop's band is
     indexed, `correct` whether the top answer was right. Fitted: ``threshold_``,
     ``report_`` (what the threshold does on the calibration set).
     """
 
-    def __init__(self, max_known_rejection: float = 0.04, C: float = 1.0, min_known: int = 10):
+    def __init__(self, max_known_rejection: float = 0.04, C: float = 1.0, min_known: int = 10,
+                 min_probability: float = 0.5):
         self.max_known_rejection = max_known_rejection
         self.C = C
         self.min_known = min_known
+        self.min_probability = min_probability
 
     def fit(self, X: np.ndarray, known: np.ndarray, correct: np.ndarray) -> OpenSetRejector:
         if not isinstance(self.max_known_rejection, numbers.Real) or not 0 <= self.max_known_rejection < 1:
@@ -153,6 +163,8 @@ class OpenSetRejector(BaseEstimator):
             raise ValueError("X, known and correct must describe the same crops")
         if not isinstance(self.min_known, numbers.Integral) or self.min_known < 1:
             raise ValueError(f"min_known must be a positive integer, got {self.min_known!r}")
+        if not isinstance(self.min_probability, numbers.Real) or not 0 <= self.min_probability < 1:
+            raise ValueError(f"min_probability must lie in [0, 1), got {self.min_probability!r}")
         if known.sum() < self.min_known:
             raise ValueError(f"calibration needs at least {self.min_known} crops of known bands, "
                              f"got {int(known.sum())}")
@@ -164,12 +176,12 @@ class OpenSetRejector(BaseEstimator):
             self.scaler_.transform(X), correct)
         scores = self.confidence(X)
         self.threshold_ = float(np.quantile(scores[known], self.max_known_rejection))
-        self.report_ = self.rates(scores >= self.threshold_, known)
         # The balanced regression ranks answers well but its scores are not frequencies of
         # right answers; an isotonic map from score to the share of right answers is.
         isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, correct)
         self.calibration_ = (np.asarray(isotonic.X_thresholds_, np.float64),
                              np.asarray(isotonic.y_thresholds_, np.float64))
+        self.report_ = self.rates(self.accept(X), known)
         return self
 
     def probability(self, X: np.ndarray) -> np.ndarray | None:
@@ -192,7 +204,12 @@ class OpenSetRejector(BaseEstimator):
         return int(self.scaler_.n_features_in_)
 
     def accept(self, X: np.ndarray) -> np.ndarray:
-        return self.confidence(X) >= self.threshold_
+        """Per row of rank features, whether the top answer stands: its score reaches the
+        threshold and (for a rejector with a calibration map) its probability reaches
+        `min_probability`."""
+        accepted = self.confidence(X) >= self.threshold_
+        probability = self.probability(X)
+        return accepted if probability is None else accepted & (probability >= self.min_probability)
 
     @staticmethod
     def rates(accepted: np.ndarray, known: np.ndarray) -> dict:
@@ -205,6 +222,7 @@ class OpenSetRejector(BaseEstimator):
     def to_json(self) -> dict:
         check_is_fitted(self, "model_")
         return {"max_known_rejection": self.max_known_rejection, "C": self.C,
+                "min_probability": self.min_probability,
                 "scaler_mean": self.scaler_.mean_.tolist(), "scaler_scale": self.scaler_.scale_.tolist(),
                 "coef": self.model_.coef_.ravel().tolist(), "intercept": float(self.model_.intercept_[0]),
                 "threshold": self.threshold_, "report": self.report_,
@@ -212,7 +230,9 @@ class OpenSetRejector(BaseEstimator):
 
     @classmethod
     def from_json(cls, values: dict) -> OpenSetRejector:
-        rejector = cls(values["max_known_rejection"], values["C"])
+        # Bundles written before the probability floor keep answering as they did.
+        rejector = cls(values["max_known_rejection"], values["C"],
+                       min_probability=values.get("min_probability", 0.0))
         rejector.scaler_ = StandardScaler()
         rejector.scaler_.mean_ = np.array(values["scaler_mean"], np.float64)
         rejector.scaler_.scale_ = np.array(values["scaler_scale"], np.float64)

@@ -47,3 +47,40 @@ def test_ece_by_hand():
 def test_reliability_bins_by_hand():
     assert reliability_bins([0.95, 0.9, 0.15, 0.1, 0.12], [True, False, False, False, True]) == [
         [0.1233, 0.3333, 3], [0.925, 0.5, 2]]
+
+
+def one_shot_gallery(count: int, seed: int):
+    """Calibration examples of a gallery whose own answers are often wrong: 60% of the
+    crops of known bands are named right and stand out (large margin), the other 40% are
+    named wrong and look like the crops of unknown bands (small margin)."""
+    rng = np.random.default_rng(seed)
+    known = rng.random(count) < 0.5
+    correct = known & (rng.random(count) < 0.6)
+    margin = np.where(correct, rng.normal(2.0, 0.7, count), rng.normal(0.0, 0.7, count))
+    return np.stack([margin, rng.normal(0, 1, count)], axis=1), known, correct
+
+
+def test_answers_more_likely_wrong_than_right_are_rejected():
+    X, known, correct = one_shot_gallery(3000, seed=4)
+    floored = OpenSetRejector().fit(X, known, correct)
+    unfloored = OpenSetRejector(min_probability=0.0).fit(X, known, correct)
+    X_test, known_test, correct_test = one_shot_gallery(3000, seed=5)
+    for rejector, least, most in ((floored, 0.85, 1.0), (unfloored, 0.0, 0.5)):
+        accepted = rejector.accept(X_test)
+        assert least <= correct_test[accepted].mean() <= most
+    # The known-rejection quantile alone sits among the wrong answers; the floor does not.
+    assert (floored.probability(X_test)[floored.accept(X_test)] >= 0.5).all()
+    assert floored.report_["known_rejected"] > 0.3 > unfloored.report_["known_rejected"]
+
+
+def test_the_probability_floor_travels_with_the_rejector():
+    X, known, correct = one_shot_gallery(500, seed=6)
+    rejector = OpenSetRejector(min_probability=0.7).fit(X, known, correct)
+    copy = OpenSetRejector.from_json(rejector.to_json())
+    assert copy.min_probability == 0.7
+    np.testing.assert_array_equal(copy.accept(X), rejector.accept(X))
+    old = rejector.to_json()
+    del old["min_probability"]  # a bundle written before the floor answers as it did
+    assert OpenSetRejector.from_json(old).min_probability == 0.0
+    with pytest.raises(ValueError, match="min_probability"):
+        OpenSetRejector(min_probability=1.0).fit(X, known, correct)

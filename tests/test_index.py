@@ -209,6 +209,8 @@ def test_calibration_is_stored_and_used(dataset, built, tmp_path):
     result = opened.query(image, kind)
     assert result.verdict == "unknown" and result.band_id is None and result.confidence is not None
     opened.rejectors[kind].threshold_ = 0.0
+    assert opened.rejectors[kind].min_probability == rejectors[kind].min_probability == 0.5
+    opened.rejectors[kind].min_probability = 0.0  # the random fit's probabilities mean nothing
     assert opened.query(image, kind).verdict == "match"
 
 
