@@ -60,7 +60,7 @@ def write_json(report: dict, path: Path | None) -> None:
 
 COLUMNS = (("top1", "top-1"), ("top5", "top-5"), ("top10", "top-10"), ("album_top1", "album"),
            ("unknown_recall", "unk-R"), ("unknown_precision", "unk-P"), ("known_rejected", "known-rej"),
-           ("left_out_rejected", "left-out"), ("ece", "ECE"),
+           ("left_out_rejected", "left-out"), ("rejector_ap", "rej-AP"), ("ece", "ECE"),
            ("latency_ms_p50", "p50 ms"), ("latency_ms_p95", "p95 ms"), ("cpu_ms_p50", "cpu p50"))
 
 
@@ -115,14 +115,17 @@ def dataset_options(command):
               help="Also write the figures as JSON.")
 @click.option("--reliability-plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Also draw the reliability diagram of the calibrated confidence (PNG).")
+@click.option("--rejector-plot", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also draw the open-set rejector's precision-recall curve (PNG): answers, and "
+                   "each known crop's answer with its band left out, by the rejector's score.")
 def retrieval(dataset, root, presets, split, include_difficult, top_k, calibration_from, json_path,
-              reliability_plot):
+              reliability_plot, rejector_plot):
     """Top-1/5/10 band accuracy on the ground-truth crops of a split, open-set precision and
     recall of 'unknown', the calibration error of the stated confidence, latency per crop,
     index bytes per reference and build speed."""
     from matching.bundle import BundleError
     from matching.evaluate import evaluate_retrieval
-    from matching.evaluate_plots import plot_reliability
+    from matching.evaluate_plots import plot_rejector_curves, plot_reliability
 
     try:
         indexes = bundles_to_compare(dataset, root, presets, calibration_from)
@@ -131,6 +134,7 @@ def retrieval(dataset, root, presets, split, include_difficult, top_k, calibrati
         raise click.ClickException(str(exc)) from exc
     print_report(report)
     write_json(report, json_path)
-    if reliability_plot is not None:
-        plot_reliability(report, reliability_plot)
-        click.echo(f"wrote {reliability_plot}")
+    for plot, draw in ((reliability_plot, plot_reliability), (rejector_plot, plot_rejector_curves)):
+        if plot is not None:
+            draw(report, plot)
+            click.echo(f"wrote {plot}")

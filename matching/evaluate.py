@@ -4,6 +4,8 @@
   per-kind figures: top-1/5/10 band accuracy over crops of indexed bands, the open-set
   precision and recall of ``unknown``, the share of known crops wrongly rejected, and
   latency percentiles;
+- `rejector_curve` is the rejector's precision-recall curve over the same answers and
+  their left-out twins, with the point the bundle's threshold and floor pick;
 - `evaluate_retrieval` runs one or several bundles over one dataset for a side-by-side
   report that also carries index bytes per reference and build throughput.
 """
@@ -14,14 +16,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import average_precision_score, precision_recall_curve
 
 from data.crops import ground_truth_crops
 from data.dataset import load_dataset
+from matching.calibration import calibration_examples
 from matching.index import RetrievalIndex
 from matching.openset import ranking_features
 from matching.outcomes import Outcome, run_queries
 
 TOP_K = (1, 5, 10)
+#: Most points of a precision-recall curve kept in a report (evenly over its thresholds).
+CURVE_POINTS = 200
 
 
 def _share(flags) -> float | None:
@@ -129,8 +135,11 @@ def evaluate_retrieval(dataset_root: str | Path, indexes: dict[str, str | Path],
         metrics = retrieval_metrics(outcomes)
         for kind in index.kinds:
             if kind in metrics:
-                metrics[kind]["left_out_rejected"] = left_out_rejected(
-                    index, kind, [o for o in outcomes if o.crop.kind == kind])
+                of_kind = [o for o in outcomes if o.crop.kind == kind]
+                metrics[kind]["left_out_rejected"] = left_out_rejected(index, kind, of_kind)
+                curve = rejector_curve(index, kind, of_kind)
+                metrics[kind]["rejector_ap"] = curve.pop("average_precision") if curve else None
+                metrics[kind]["rejector"] = curve
         report["results"][name] = {"index": {"path": str(root), **index_facts(index)}, "metrics": metrics}
     return report
 
@@ -148,3 +157,28 @@ def left_out_rejected(index: RetrievalIndex, kind: str, outcomes: Sequence[Outco
         if outcome.crop.known and rest:
             rows.append(ranking_features(rest, index.paths[kind].verified_views))
     return _share(~rejector.accept(np.stack(rows))) if rows else None
+
+
+def rejector_curve(index: RetrievalIndex, kind: str, outcomes: Sequence[Outcome]) -> dict | None:
+    """The rejector's precision-recall curve: every answer of `outcomes` and, for each crop
+    of a known band, its ranking with that band left out (an answer that can only be
+    wrong), ordered by the rejector's score. Precision is the share of accepted answers
+    that are right, recall the share of right answers accepted; `operating_point` is where
+    the bundle's threshold and probability floor accept. Why the left-out twins: the real
+    sets show no band outside their gallery, and without wrong answers of absent bands a
+    rejector's curve says nothing about them. None for an uncalibrated kind or no right
+    answer."""
+    rejector = index.rejectors.get(kind)
+    X, _, right = calibration_examples(outcomes, index.paths[kind].verified_views)
+    if rejector is None or not right.any():
+        return None
+    scores = rejector.confidence(X)
+    precision, recall, _ = precision_recall_curve(right, scores)
+    keep = np.unique(np.linspace(0, len(recall) - 1, min(CURVE_POINTS, len(recall))).round().astype(int))
+    accepted = rejector.accept(X)
+    return {"answers": len(right), "right": int(right.sum()),
+            "average_precision": round(float(average_precision_score(right, scores)), 4),
+            "operating_point": {"precision": _share(right[accepted]) if accepted.any() else None,
+                                "recall": _share(accepted[right])},
+            "curve": [[round(float(r), 4), round(float(p), 4)] for r, p in zip(recall[keep], precision[keep],
+                                                                            strict=True)]}

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import asdict
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from data.crops import GroundTruthCrop, ground_truth_crops
 from data.dataset import load_dataset
 from matching.calibration import calibration_examples
-from matching.evaluate import evaluate_retrieval, kind_metrics
+from matching.evaluate import evaluate_retrieval, kind_metrics, rejector_curve
 from matching.openset import ranking_features
 from matching.outcomes import Outcome
 from matching.rank import Candidate, MatchResult
@@ -29,14 +30,16 @@ def outcome(band_id, answers, verdict="match", kind="logo", milliseconds=10.0):
     return Outcome(crop, MatchResult(kind, candidates, verdict, 0.5), milliseconds)
 
 
-def test_calibration_uses_each_known_crop_again_without_its_band():
-    def answered(band_id, ranking):
-        crop = GroundTruthCrop("photo", "album", (0, 0, 10, 10), band_id, None, False)
-        candidates = [Candidate(i, band, None, similarity, inliers, matches=2 * inliers)
-                      for i, (band, similarity, inliers) in enumerate(ranking)]
-        return Outcome(crop, MatchResult("album", candidates, "match", None,
-                                         features=ranking_features(candidates, 1)), 5.0)
+def answered(band_id, ranking):
+    """A verified cover crop's outcome from (band, similarity, inliers) triples, best first."""
+    crop = GroundTruthCrop("photo", "album", (0, 0, 10, 10), band_id, None, False)
+    candidates = [Candidate(i, band, None, similarity, inliers, matches=2 * inliers)
+                  for i, (band, similarity, inliers) in enumerate(ranking)]
+    return Outcome(crop, MatchResult("album", candidates, "match", None,
+                                     features=ranking_features(candidates, 1)), 5.0)
 
+
+def test_calibration_uses_each_known_crop_again_without_its_band():
     right = answered(7, [(7, 0.9, 60), (3, 0.5, 4), (4, 0.4, 0)])
     wrong = answered(8, [(3, 0.6, 5), (8, 0.55, 3), (4, 0.3, 0)])
     absent = answered(0, [(5, 0.5, 2), (6, 0.45, 0)])
@@ -48,6 +51,33 @@ def test_calibration_uses_each_known_crop_again_without_its_band():
     np.testing.assert_allclose(X[1], ranking_features(right.result.candidates[1:], 1))
     np.testing.assert_allclose(X[3], ranking_features([wrong.result.candidates[i] for i in (0, 2)], 1))
     np.testing.assert_allclose(X[4], absent.result.features)
+
+
+class MarginRejector:
+    """A rejector whose score is the ranking's margin, accepting from 0.2."""
+
+    def confidence(self, X):
+        return np.asarray(X)[:, 0]
+
+    def accept(self, X):
+        return self.confidence(X) >= 0.2
+
+
+def test_rejector_curve_by_hand():
+    outcomes = [answered(7, [(7, 0.9, 60), (3, 0.5, 4), (4, 0.4, 0)]),   # right at 0.4; left out 0.1
+                answered(8, [(3, 0.6, 5), (8, 0.55, 3), (4, 0.3, 0)]),   # wrong at 0.05; left out 0.3
+                answered(0, [(5, 0.5, 2), (6, 0.45, 0)]),                # absent band, 0.05
+                answered(9, [(9, 0.5, 10), (3, 0.48, 2)])]               # right at 0.02; left out 0.48
+    index = SimpleNamespace(rejectors={"album": MarginRejector()},
+                            paths={"album": SimpleNamespace(verified_views=1)})
+    curve = rejector_curve(index, "album", outcomes)
+    # By score: 0.48 wrong, 0.4 right, 0.3, 0.1, 0.05, 0.05 wrong, 0.02 right.
+    assert (curve["answers"], curve["right"]) == (7, 2)
+    assert curve["average_precision"] == pytest.approx((1 / 2 + 2 / 7) / 2, abs=1e-4)
+    # Accepted from 0.2: 0.48, 0.4 and 0.3, one of them right, one of the two right answers.
+    assert curve["operating_point"] == {"precision": pytest.approx(1 / 3, abs=1e-4), "recall": 0.5}
+    assert curve["curve"][-1] == [0.0, 1.0]
+    assert rejector_curve(SimpleNamespace(rejectors={}, paths=index.paths), "album", outcomes) is None
 
 
 def test_metrics_by_hand():
@@ -129,13 +159,18 @@ def test_commands_end_to_end(small_dataset, cli_bundle, tmp_path):
     assert answer["matches"][0]["band_id"] == logo.band_id and answer["verdict"] in ("match", "unknown")
 
     figures = tmp_path / "figures.json"
-    plot = tmp_path / "reliability.png"
+    plot, curves = tmp_path / "reliability.png", tmp_path / "rejector.png"
     evaluated = kyb("eval", "retrieval", "--dataset", small_dataset, "--index", index, "--split", "train",
-                    "--json", figures, "--reliability-plot", plot)
+                    "--json", figures, "--reliability-plot", plot, "--rejector-plot", curves)
     assert evaluated.returncode == 0, evaluated.stderr
-    assert "top-1" in evaluated.stdout and "tiny" in evaluated.stdout
-    assert json.loads(figures.read_text())["results"]["tiny"]["metrics"]["all"]["crops"] > 0
-    assert plot.read_bytes().startswith(b"\x89PNG")
+    assert "top-1" in evaluated.stdout and "tiny" in evaluated.stdout and "rej-AP" in evaluated.stdout
+    metrics = json.loads(figures.read_text())["results"]["tiny"]["metrics"]
+    assert metrics["all"]["crops"] > 0
+    curved = [kind for kind in ("logo", "album") if metrics[kind]["rejector"] is not None]  # calibrated kinds
+    assert curved
+    for kind in curved:
+        assert 0 <= metrics[kind]["rejector_ap"] <= 1 and len(metrics[kind]["rejector"]["curve"]) >= 2
+    assert plot.read_bytes().startswith(b"\x89PNG") and curves.read_bytes().startswith(b"\x89PNG")
 
     added = kyb("index", "add", "--index", index, "--references", small_dataset / "references.csv")
     assert added.returncode == 0, added.stderr
