@@ -49,6 +49,15 @@ class DetectorConfig:
     score_threshold: float = 0.05
     nms_iou: float = 0.5
     max_detections: int = 100
+    #: A dense photo (at least `dense_min_boxes` boxes scored `dense_min_score` or more,
+    #: their median area at most `dense_max_area` of the frame: a patch jacket) is detected
+    #: again with its short side at `dense_short_side` (0: never), both passes' boxes merged
+    #: by NMS. Small patches gain from the larger scale; every photo at that scale lost real
+    #: logos and covers in close-up (BENCHMARKS.md, Detector).
+    dense_short_side: int = 640
+    dense_min_boxes: int = 6
+    dense_min_score: float = 0.5
+    dense_max_area: float = 0.02
 
     @property
     def num_anchors(self) -> int:

@@ -1,0 +1,111 @@
+"""End to end with a share of the bands held out of the image index but kept in the band
+database: only the text witness can name them (BENCHMARKS.md, "Text reading").
+
+    .venv/bin/python benchmarks/unindexed_text.py DATASET WORK [--share 0.33] [--seed 0]
+
+WORK/dataset is DATASET with its photos, annotations, splits and bands linked and a
+references.csv without the held-out bands' rows; WORK/index is its bundle (`kyb index
+build`, default preset, calibrated on its gallery, as a scrape would be: the train photos
+show held-out bands that the calibration would count as known). Then every test photo is
+detected once and answered with the text witness on and off. Reported: band precision and
+recall over all bands, recall of the held-out bands, and the precision of the bands that
+text named alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from data.dataset import load_dataset  # noqa: E402
+from data.image_io import read_image  # noqa: E402
+from matching.index import RetrievalIndex  # noqa: E402
+from retrieval.evaluate_e2e import _dataset_store, photo_truth  # noqa: E402
+from retrieval.pipeline import Pipeline, PipelineConfig, load_detector  # noqa: E402
+from retrieval.text_stage import TextStage  # noqa: E402
+
+LINKED = ("photos", "annotations", "splits", "references", "bands.csv")
+
+
+def held_out_bands(dataset_root: Path, share: float, seed: int) -> set[int]:
+    """`share` of the bands with references, drawn at random."""
+    indexed = sorted({ref.band_id for ref in load_dataset(dataset_root).references})
+    count = int(round(len(indexed) * share))
+    return {indexed[i] for i in np.random.default_rng(seed).permutation(len(indexed))[:count]}
+
+
+def derived_dataset(source: Path, target: Path, held: set[int]) -> None:
+    """`source` linked into `target`, its references.csv without the rows of `held` bands."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in LINKED:
+        if not (target / name).exists():
+            (target / name).symlink_to((source / name).resolve())
+    with open(source / "references.csv", newline="") as rows, \
+            open(target / "references.csv", "w", newline="") as kept:
+        reader = csv.DictReader(rows)
+        writer = csv.DictWriter(kept, reader.fieldnames)
+        writer.writeheader()
+        writer.writerows(row for row in reader if int(row["band_id"]) not in held)
+
+
+def score(results: list[tuple], held: set[int]) -> dict:
+    """Band precision and recall, held-out recall, and the precision of text-alone names."""
+    tp = fp = fn = held_found = held_total = alone_right = alone_all = 0
+    for truth, result in results:
+        found = {band["band_id"] for band in result["bands"]} - truth.optional
+        tp, fp = tp + len(found & truth.known), fp + len(found - truth.known)
+        fn += len(truth.known - found)
+        held_found += len(found & truth.known & held)
+        held_total += len(truth.known & held)
+        alone = {band["band_id"] for band in result["bands"] if band["evidence"] == ["text"]} - truth.optional
+        alone_right, alone_all = alone_right + len(alone & truth.known), alone_all + len(alone)
+    return {"true_positives": tp, "false_positives": fp, "missed": fn,
+            "band_precision": tp / max(1, tp + fp), "band_recall": tp / max(1, tp + fn),
+            "held_out_bands_in_photos": held_total, "held_out_recall": held_found / max(1, held_total),
+            "text_alone_named": alone_all, "text_alone_precision": alone_right / max(1, alone_all)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("dataset", type=Path)
+    parser.add_argument("work", type=Path)
+    parser.add_argument("--share", type=float, default=1 / 3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split", default="test")
+    args = parser.parse_args()
+    held = held_out_bands(args.dataset, args.share, args.seed)
+    derived, index = args.work / "dataset", args.work / "index"
+    derived_dataset(args.dataset, derived, held)
+    if not index.exists():
+        subprocess.run([sys.executable, "-m", "kyb", "index", "build", "--dataset", str(derived), "--out",
+                        str(index), "--preset", "default", "--calibration", "gallery"], check=True)
+    dataset = load_dataset(derived)
+    detector = load_detector()
+    with tempfile.TemporaryDirectory() as folder:
+        store = _dataset_store(dataset.root, Path(folder))
+        bundle = RetrievalIndex.open(index)
+        with_text = Pipeline(detector, bundle, store, PipelineConfig(), TextStage.load(store))
+        without = Pipeline(detector, bundle, store, PipelineConfig(text=False))
+        answers = {"text": [], "no text": []}
+        for name in dataset.splits[args.split]:
+            image, truth = read_image(dataset.photo_path(name)), photo_truth(dataset.annotation_path(name))
+            detections, detect_ms = with_text.detect(image)
+            answers["text"].append((truth, with_text.identify_detections(image, detections, detect_ms)))
+            answers["no text"].append((truth, without.identify_detections(image, detections, detect_ms)))
+        store.close()
+    report = {"dataset": str(args.dataset), "held_out_bands": len(held), "share": args.share,
+              "photos": len(answers["text"]), **{key: score(value, held) for key, value in answers.items()}}
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
