@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from data.dataset import load_dataset  # noqa: E402
 from data.image_io import read_image  # noqa: E402
 from matching.index import RetrievalIndex  # noqa: E402
-from retrieval.evaluate_e2e import _dataset_store, photo_truth  # noqa: E402
+from retrieval.evaluate_e2e import dataset_store, photo_truth, score_photo  # noqa: E402
 from retrieval.pipeline import Pipeline, PipelineConfig, load_detector  # noqa: E402
 from retrieval.text_stage import TextStage  # noqa: E402
 
@@ -61,9 +61,9 @@ def score(results: list[tuple], held: set[int]) -> dict:
     """Band precision and recall, held-out recall, and the precision of text-alone names."""
     tp = fp = fn = held_found = held_total = alone_right = alone_all = 0
     for truth, result in results:
-        found = {band["band_id"] for band in result["bands"]} - truth.optional
-        tp, fp = tp + len(found & truth.known), fp + len(found - truth.known)
-        fn += len(truth.known - found)
+        counts = score_photo(truth, result)
+        tp, fp, fn = tp + counts["tp"], fp + counts["fp"], fn + counts["fn"]
+        found = {band["band_id"] for band in result["bands"]}
         held_found += len(found & truth.known & held)
         held_total += len(truth.known & held)
         alone = {band["band_id"] for band in result["bands"] if band["evidence"] == ["text"]} - truth.optional
@@ -91,7 +91,7 @@ def main() -> None:
     dataset = load_dataset(derived)
     detector = load_detector()
     with tempfile.TemporaryDirectory() as folder:
-        store = _dataset_store(dataset.root, Path(folder))
+        store = dataset_store(dataset.root, Path(folder))
         bundle = RetrievalIndex.open(index)
         with_text = Pipeline(detector, bundle, store, PipelineConfig(), TextStage.load(store))
         without = Pipeline(detector, bundle, store, PipelineConfig(text=False))

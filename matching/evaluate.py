@@ -22,7 +22,6 @@ from data.crops import ground_truth_crops
 from data.dataset import load_dataset
 from matching.calibration import calibration_examples
 from matching.index import RetrievalIndex
-from matching.openset import ranking_features
 from matching.outcomes import Outcome, run_queries
 
 TOP_K = (1, 5, 10)
@@ -151,12 +150,10 @@ def left_out_rejected(index: RetrievalIndex, kind: str, outcomes: Sequence[Outco
     rejector = index.rejectors.get(kind)
     if rejector is None:
         return None
-    rows = []
-    for outcome in outcomes:
-        rest = [c for c in outcome.result.candidates if c.band_id != outcome.crop.band_id]
-        if outcome.crop.known and rest:
-            rows.append(ranking_features(rest, index.paths[kind].verified_views))
-    return _share(~rejector.accept(np.stack(rows))) if rows else None
+    # Among crops of known bands only, the examples of absent bands are exactly the left-out twins.
+    known_crops = [o for o in outcomes if o.crop.known]
+    X, known, _ = calibration_examples(known_crops, index.paths[kind].verified_views)
+    return _share(~rejector.accept(X[~known])) if (~known).any() else None
 
 
 def rejector_curve(index: RetrievalIndex, kind: str, outcomes: Sequence[Outcome]) -> dict | None:

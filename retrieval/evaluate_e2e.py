@@ -96,7 +96,7 @@ def summarise(scores: Sequence[dict], timings: Sequence[dict]) -> dict:
             "latency_ms": latency}
 
 
-def _dataset_store(root: Path, folder: Path, roster: Path | None = None) -> Store:
+def dataset_store(root: Path, folder: Path, roster: Path | None = None) -> Store:
     """A throwaway SQLite database holding the dataset's bands, so that the lookup stage
     runs as in production without touching the user's database; with `roster`, a band
     roster CSV of distractor names beside them (what the text witness searches)."""
@@ -119,7 +119,7 @@ def evaluate_e2e(dataset_root: str | Path, indexes: dict[str, str | Path], split
         raise ValueError(f"{dataset.root}: the {split} split has no photos")
     detector = load_detector(model_path)
     with tempfile.TemporaryDirectory(prefix="kyb-e2e-") as folder:
-        store = _dataset_store(dataset.root, Path(folder), roster)
+        store = dataset_store(dataset.root, Path(folder), roster)
         try:
             text = TextStage.load(store) if config.text else None
             pipelines = {name: Pipeline(detector, RetrievalIndex.open(path), store, config, text)
