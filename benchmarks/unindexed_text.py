@@ -1,7 +1,7 @@
 """End to end with a share of the bands held out of the image index but kept in the band
 database: only the text witness can name them (BENCHMARKS.md, "Text reading").
 
-    .venv/bin/python benchmarks/unindexed_text.py DATASET WORK [--share 0.33] [--seed 0]
+    .venv/bin/python benchmarks/unindexed_text.py DATASET WORK [--share 0.33] [--seed 0] [--styles legible]
 
 WORK/dataset is DATASET with its photos, annotations, splits and bands linked and a
 references.csv without the held-out bands' rows; WORK/index is its bundle (`kyb index
@@ -9,7 +9,9 @@ build`, default preset, calibrated on its gallery, as a scrape would be: the tra
 show held-out bands that the calibration would count as known). Then every test photo is
 detected once and answered with the text witness on and off. Reported: band precision and
 recall over all bands, recall of the held-out bands, and the precision of the bands that
-text named alone.
+text named alone. With `--styles legible`, the held-out bands are drawn among those whose
+logo `kyb synth` drew legible (DATASET/logo_styles.csv): issue 24's set, in which a third
+of the bands have a legible logo and no reference.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data.dataset import load_dataset  # noqa: E402
+from data.dataset import load_dataset, read_logo_styles  # noqa: E402
 from data.image_io import read_image  # noqa: E402
 from matching.index import RetrievalIndex  # noqa: E402
 from retrieval.evaluate_e2e import dataset_store, photo_truth, score_photo  # noqa: E402
@@ -36,10 +38,16 @@ from retrieval.text_stage import TextStage  # noqa: E402
 LINKED = ("photos", "annotations", "splits", "references", "bands.csv")
 
 
-def held_out_bands(dataset_root: Path, share: float, seed: int) -> set[int]:
-    """`share` of the bands with references, drawn at random."""
+def held_out_bands(dataset_root: Path, share: float, seed: int, styles: set[str] | None = None) -> set[int]:
+    """`share` of the bands with references, drawn at random among those whose logo style
+    is one of `styles` (None: any); all of those where there are fewer."""
     indexed = sorted({ref.band_id for ref in load_dataset(dataset_root).references})
     count = int(round(len(indexed) * share))
+    if styles is not None:
+        drawn = read_logo_styles(dataset_root)
+        if not drawn:
+            raise SystemExit(f"{dataset_root} has no logo_styles.csv: --styles needs a `kyb synth` folder")
+        indexed = [band_id for band_id in indexed if drawn.get(band_id) in styles]
     return {indexed[i] for i in np.random.default_rng(seed).permutation(len(indexed))[:count]}
 
 
@@ -81,8 +89,11 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=1 / 3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split", default="test")
+    parser.add_argument("--styles", help="hold out only bands whose logo style is one of these "
+                                         "(comma-separated: legible, display, illegible, real)")
     args = parser.parse_args()
-    held = held_out_bands(args.dataset, args.share, args.seed)
+    styles = set(args.styles.split(",")) if args.styles else None
+    held = held_out_bands(args.dataset, args.share, args.seed, styles)
     derived, index = args.work / "dataset", args.work / "index"
     derived_dataset(args.dataset, derived, held)
     if not index.exists():
@@ -103,6 +114,7 @@ def main() -> None:
             answers["no text"].append((truth, without.identify_detections(image, detections, detect_ms)))
         store.close()
     report = {"dataset": str(args.dataset), "held_out_bands": len(held), "share": args.share,
+              "styles": sorted(styles) if styles else "any",
               "photos": len(answers["text"]), **{key: score(value, held) for key, value in answers.items()}}
     print(json.dumps(report, indent=1))
 

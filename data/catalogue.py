@@ -23,7 +23,9 @@ from data.real_logos import RealLogo, band_key, real_logo_designs
 #: Share of covers whose artwork is a photograph, while unused photo windows last.
 PHOTO_COVER_SHARE = 0.65
 # Stage numbers that seed the random generators.
-CATALOGUE, DESIGN, REFERENCE, COVER, PHOTO, SPLIT, ARTWORK, REAL = range(8)
+CATALOGUE, DESIGN, REFERENCE, COVER, PHOTO, SPLIT, ARTWORK, REAL, STYLE = range(9)
+#: `Catalogue.logo_styles` of a band wearing a real design.
+REAL_STYLE = "real"
 
 
 def rng_for(seed: int, stage: int, *index: int) -> np.random.Generator:
@@ -46,9 +48,15 @@ class Catalogue:
     cover_windows: list[list[int | None]]
     #: per band index: the real logo design it wears, or None for a generated design
     real_logos: list[RealLogo | None] = field(default_factory=list)
+    #: per band index: how its generated logo reads (`data.logos.LOGO_STYLES`), or
+    #: REAL_STYLE for a real design
+    logo_styles: list[str] = field(default_factory=list)
 
     def real_logo(self, index: int) -> RealLogo | None:
         return self.real_logos[index] if index < len(self.real_logos) else None
+
+    def logo_style(self, index: int) -> str:
+        return self.logo_styles[index] if index < len(self.logo_styles) else "display"
 
     def references(self) -> list[dict]:
         """references.csv rows: a logo per known band, then every known cover."""
@@ -81,7 +89,18 @@ def make_catalogue(config) -> Catalogue:
                        for _ in range(count)])
     real = assign_real_logos(bands, getattr(config, "real_logos", 0.0) or 0.0, config.seed,
                              getattr(config, "real_split", "train"))
-    return Catalogue(bands, albums, config.bands, _assign_windows(albums, config.seed), real)
+    styles = assign_logo_styles(real, getattr(config, "legible_logos", 0.0),
+                                getattr(config, "illegible_logos", 0.0), config.seed)
+    return Catalogue(bands, albums, config.bands, _assign_windows(albums, config.seed), real, styles)
+
+
+def assign_logo_styles(real: list[RealLogo | None], legible: float, illegible: float, seed: int) -> list[str]:
+    """Draw each generated design's style: `legible` and `illegible` are shares of the
+    generated designs, the rest `display`; a real design's style is REAL_STYLE."""
+    rolls = rng_for(seed, STYLE).random(len(real))
+    return [REAL_STYLE if logo is not None else
+            "legible" if roll < legible else "illegible" if roll < legible + illegible else "display"
+            for logo, roll in zip(real, rolls, strict=True)]
 
 
 def assign_real_logos(bands: list[dict], share: float, seed: int, split: str) -> list[RealLogo | None]:

@@ -13,7 +13,17 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from data.dataset import KINDS, SPLITS, UNKNOWN_BAND_ID, DatasetError, load_dataset
+from data.catalogue import REAL_STYLE
+from data.dataset import (
+    KINDS,
+    LOGO_STYLES_FILE,
+    SPLITS,
+    UNKNOWN_BAND_ID,
+    DatasetError,
+    load_dataset,
+    read_logo_styles,
+)
+from data.logos import LOGO_STYLES
 from data.voc import VocError, read_voc
 
 
@@ -59,6 +69,22 @@ def _check_references(report: CheckReport, dataset) -> None:
         report.counts[f"references_{ref.kind}"] += 1
 
 
+def _check_logo_styles(report: CheckReport, dataset, band_ids: set[int]) -> None:
+    """logo_styles.csv, where present: one known style for each band of bands.csv."""
+    try:
+        styles = read_logo_styles(dataset.root)
+    except DatasetError as exc:
+        report.problems.append(str(exc))
+        return
+    for band_id, style in styles.items():
+        if band_id not in band_ids:
+            report.problems.append(f"{LOGO_STYLES_FILE}: band_id {band_id} is not in bands.csv")
+        if style not in (*LOGO_STYLES, REAL_STYLE):
+            report.problems.append(f"{LOGO_STYLES_FILE}: band_id {band_id}: style {style!r} is not one of "
+                                   f"{(*LOGO_STYLES, REAL_STYLE)}")
+        report.counts[f"logos_{style}"] += 1
+
+
 def _check_photo(report: CheckReport, dataset, name: str, band_ids: set[int], album_ids: set[int]) -> None:
     photo, xml = dataset.photo_path(name), dataset.annotation_path(name)
     try:
@@ -102,6 +128,7 @@ def check_dataset(root: str | Path) -> CheckReport:
         report.problems.append("bands.csv: duplicate band_id")
     album_ids = {int(album["album_id"]) for album in dataset.albums}
     _check_references(report, dataset)
+    _check_logo_styles(report, dataset, band_ids)
 
     photos = {p.stem for p in (dataset.root / "photos").glob("*.jpg")}
     annotations = {p.stem for p in (dataset.root / "annotations").glob("*.xml")}

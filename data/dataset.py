@@ -4,6 +4,8 @@
 DIR/bands.csv             the bands table's columns
 DIR/albums.csv            the albums table's columns (an additive extension)
 DIR/references.csv        ref_id,band_id,album_id,kind,path   (path relative to DIR)
+DIR/logo_styles.csv       band_id,style: how each band's logo reads (what `kyb synth` drew;
+                          an additive extension, absent from other tools' folders)
 DIR/references/...        reference logos and covers
 DIR/photos/NAME.jpg       "real-life" photos
 DIR/annotations/NAME.xml  Pascal VOC XML, one per photo
@@ -28,6 +30,8 @@ BAND_COLUMNS = (
 ALBUM_COLUMNS = ("album_id", "band_id", "title", "type", "year", "url", "cover_url")
 REFERENCE_COLUMNS = ("ref_id", "band_id", "album_id", "kind", "path")
 REQUIRED_BAND_COLUMNS = ("band_id", "name")
+LOGO_STYLES_FILE = "logo_styles.csv"
+LOGO_STYLE_COLUMNS = ("band_id", "style")
 KINDS = ("logo", "album")
 SPLITS = ("train", "val", "test")
 #: `band_id` of a VOC object whose band is deliberately absent from the references.
@@ -119,6 +123,16 @@ def read_references(path: Path) -> list[Reference]:
             path=row["path"],
         ))
     return references
+
+
+def read_logo_styles(root: str | Path) -> dict[int, str]:
+    """band_id -> the style its logo was drawn in (`legible`, `display`, `illegible`,
+    `real`); empty for a folder without logo_styles.csv."""
+    path = Path(root) / LOGO_STYLES_FILE
+    if not path.exists():
+        return {}
+    return {_parse_int(path, line, "band_id", row["band_id"]): row["style"].strip()
+            for line, row in enumerate(read_csv(path, LOGO_STYLE_COLUMNS), start=2)}
 
 
 def read_split(path: Path) -> list[str]:

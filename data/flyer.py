@@ -14,7 +14,7 @@ from data.art import artwork, photo_crop, wall_texture
 from data.compose import Item, Photo, Sheet, cloth_warp, homography, paste, place
 from data.imaging import contrasting_colour, fill, luminance, random_colour
 from data.names import CITIES
-from data.print_text import SMALL_PRINT, draw_lines, tour_dates
+from data.print_text import SMALL_PRINT, caption, draw_lines, tour_dates
 from data.scenes import logo_patch, logo_region
 
 FLYER_SIZE = (600, 850)
@@ -43,6 +43,8 @@ def _details(rng: np.random.Generator) -> list[str]:
              f"{city.upper()} - {('CLUB', 'HALL', 'BAR', 'ARENA', 'CELLAR')[rng.integers(5)]}"]
     picks = rng.choice(len(SMALL_PRINT), size=int(rng.integers(2, 5)), replace=False)
     lines += [SMALL_PRINT[i] for i in picks]
+    if rng.random() < 0.4:  # an album title or slogan that names no band
+        lines.insert(0, caption(rng))
     return lines
 
 

@@ -24,6 +24,15 @@ BLACKLETTER_HINTS = ("blankenburg", "gotico", "fraktur", "textura", "blackletter
 EXCLUDED_HINTS = (
     "math", "symbol", "awesome", "dingbat", "emoji", "mono", "hairline", "thin", "keyboard",
 )
+#: Substrings of file names of plain text faces (sans and serif book faces) that a reader
+#: reads at a glance: the faces of legible logos. DejaVu ships with matplotlib, so one
+#: always exists.
+LEGIBLE_HINTS = (
+    "dejavusans", "dejavuserif", "liberation", "freesans", "freeserif", "gilliusadf",
+    "linbiolinum", "linlibertine", "oldstandard", "yanonekaffeesatz", "mekanusadf",
+)
+#: Weights too faint to print as a logo.
+FAINT_HINTS = ("light", "oblique", "italic")
 #: Extra font folders, separated by os.pathsep, searched before the system folders.
 FONT_PATH_ENV = "KYB_FONT_PATH"
 
@@ -127,4 +136,18 @@ def pick_font(rng: np.random.Generator, blackletter_share: float = 0.3) -> FontF
     families = sorted({face.family for face in pool})
     family = families[rng.integers(len(families))]
     members = [face for face in pool if face.family == family]
+    return members[rng.integers(len(members))]
+
+
+def pick_legible_font(rng: np.random.Generator) -> FontFace | None:
+    """Pick a plain text face (LEGIBLE_HINTS, upright, not light), family first as in
+    `pick_font`; any face where the machine has none of them."""
+    faces = [face for face in available_fonts()
+             if any(hint in Path(face.path).name.lower() for hint in LEGIBLE_HINTS)
+             and not any(hint in Path(face.path).name.lower() for hint in FAINT_HINTS)]
+    if not faces:
+        return pick_font(rng, blackletter_share=0.0)
+    families = sorted({face.family for face in faces})
+    family = families[rng.integers(len(families))]
+    members = [face for face in faces if face.family == family]
     return members[rng.integers(len(members))]

@@ -6,8 +6,10 @@ in red on a black shirt, embroidered on a patch. So the design is colourless ink
 learn the shape rather than the colour, and keeps bands from being separable by colour.
 
 Designs vary the way real logos do: many typefaces (blackletter favoured), emphasised
-first and last letters, arched and stacked layouts, outlines, spikes, drips, symmetric
-ornaments, waves and stretches, so aspect ratios run from square to very wide.
+first and last letters, arched and stacked layouts, outlines, spikes, drips, branches,
+symmetric ornaments and sigils, waves and stretches, so aspect ratios run from square to
+very wide. Some read at a glance and some cannot be read at all (LOGO_STYLES), as in the
+real world, where text reading names the first kind and only the picture the second.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from data.fonts import load_font, pick_font
+from data import logo_flourishes as flourishes
+from data.fonts import load_font, pick_font, pick_legible_font
 from data.imaging import contrasting_colour, fill, random_colour, resize_to
 
 #: Long side of a design's ink mask, in pixels: the reference resolution of logos.
@@ -113,99 +116,23 @@ def _crop(mask: np.ndarray, pad: int) -> np.ndarray:
     return np.pad(cropped, ((max(0, pad - ys.min()), 0), (max(0, pad - xs.min()), 0)))
 
 
-def _spikes(mask: np.ndarray, rng: np.random.Generator, symmetric: bool, downward: bool) -> None:
-    """Thorn-like spikes rising from the tops (or hanging from the bottoms) of letters."""
-    height, width = mask.shape
-    columns = np.nonzero((mask > 0.5).any(axis=0))[0]
-    if len(columns) == 0:
-        return
-    count = int(rng.integers(3, 10))
-    picks = rng.choice(columns, size=min(count, len(columns)), replace=False)
-    if symmetric:
-        picks = np.concatenate([picks, width - 1 - picks])
-    length = rng.uniform(0.15, 0.45) * height
-    base = max(3.0, rng.uniform(0.01, 0.03) * width)
-    lean = rng.uniform(-0.3, 0.3) * length
-    for x in picks:
-        column = np.nonzero(mask[:, int(x)] > 0.5)[0]
-        if len(column) == 0:
-            continue
-        y = column[-1] - 2 if downward else column[0] + 2
-        tip_y = y + length if downward else y - length
-        side_lean = -lean if symmetric and x > width / 2 else lean
-        triangle = np.array([[x - base, y], [x + base, y], [x + side_lean, tip_y]], np.int32)
-        cv2.fillPoly(mask, [triangle], 1.0, lineType=cv2.LINE_AA)
+#: How a generated logo reads: `legible` (a plain face on one straight line, flourishes
+#: kept off the letters: text reading can name it), `display` (any face, arched or
+#: stacked, spikes and drips), `illegible` (letters overlapped with their mirror image and
+#: overgrown with branches: only the picture can name it).
+LOGO_STYLES = ("legible", "display", "illegible")
 
 
-def _drips(mask: np.ndarray, rng: np.random.Generator) -> None:
-    """Blood-like drips running down from the bottoms of letters."""
-    height, width = mask.shape
-    columns = np.nonzero((mask > 0.5).any(axis=0))[0]
-    for x in rng.choice(columns, size=min(int(rng.integers(3, 9)), len(columns)), replace=False):
-        column = np.nonzero(mask[:, int(x)] > 0.5)[0]
-        y = int(column[-1])
-        length = int(rng.uniform(0.1, 0.4) * height)
-        thickness = max(2, int(rng.uniform(0.006, 0.015) * width))
-        cv2.line(mask, (int(x), y), (int(x), y + length), 1.0, thickness, cv2.LINE_AA)
-        cv2.circle(mask, (int(x), y + length), int(thickness * 0.9), 1.0, -1, cv2.LINE_AA)
+def design_logo(name: str, rng: np.random.Generator, style: str = "display") -> LogoDesign:
+    """Design one band's logo shape from its name in a style of LOGO_STYLES;
+    deterministic for a given `rng` state."""
+    if style not in LOGO_STYLES:
+        raise ValueError(f"style must be one of {LOGO_STYLES}, got {style!r}")
+    recipe = {"legible": _legible, "display": _display, "illegible": _illegible}[style]
+    return _finish(recipe(name, rng), rng)
 
 
-def _ornament(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A symmetric ornament: an underline blade, a cross or a star, or side daggers."""
-    height, width = mask.shape
-    kind = rng.integers(4)
-    thickness = max(3, int(height * rng.uniform(0.03, 0.06)))
-    if kind == 0:  # a blade under the name, pointed at both ends
-        pad = int(height * 0.35)
-        mask = np.pad(mask, ((0, pad), (0, 0)))
-        y = height + pad // 3
-        span = width * rng.uniform(0.3, 0.5)
-        centre = width / 2
-        blade = np.array([[centre - span, y], [centre, y - thickness], [centre + span, y],
-                          [centre, y + thickness]], np.int32)
-        cv2.fillPoly(mask, [blade], 1.0, cv2.LINE_AA)
-    elif kind == 1:  # an (inverted) cross above the centre
-        pad = int(height * 0.6)
-        mask = np.pad(mask, ((pad, 0), (0, 0)))
-        cx, top = width // 2, int(pad * 0.1)
-        bar = int(pad * (0.65 if rng.random() < 0.5 else 0.3))
-        cv2.line(mask, (cx, top), (cx, pad), 1.0, thickness)
-        cv2.line(mask, (cx - pad // 4, top + bar), (cx + pad // 4, top + bar), 1.0, thickness)
-    elif kind == 2:  # a five-pointed star drawn as one stroke, above the centre
-        pad = int(height * 0.7)
-        mask = np.pad(mask, ((pad, 0), (0, 0)))
-        radius = pad * 0.42
-        cx, cy = width / 2, pad * 0.48
-        angles = np.deg2rad(np.arange(5) * 144 + rng.choice([-90, 90]))
-        points = np.stack([cx + radius * np.cos(angles), cy + radius * np.sin(angles)], 1)
-        cv2.polylines(mask, [points.astype(np.int32)], True, 1.0, max(2, thickness // 2),
-                      cv2.LINE_AA)
-    else:  # daggers stretching out from both ends at mid height
-        pad = int(width * rng.uniform(0.08, 0.2))
-        mask = np.pad(mask, ((0, 0), (pad, pad)))
-        y = int(height * rng.uniform(0.35, 0.65))
-        new_width = mask.shape[1]
-        for tip, root in ((2, pad + 4), (new_width - 3, new_width - pad - 4)):
-            dagger = np.array([[tip, y], [root, y - thickness], [root, y + thickness]], np.int32)
-            cv2.fillPoly(mask, [dagger], 1.0, cv2.LINE_AA)
-    return mask
-
-
-def _wave(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Bend the logo along a gentle sine wave (a common flourish of wide logos)."""
-    height, width = mask.shape
-    amplitude = rng.uniform(0.04, 0.12) * height
-    period = rng.uniform(0.6, 1.5) * width
-    phase = rng.uniform(0, 2 * np.pi)
-    pad = int(amplitude) + 2
-    mask = np.pad(mask, ((pad, pad), (0, 0)))
-    xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(mask.shape[0], dtype=np.float32))
-    ys = ys + amplitude * np.sin(2 * np.pi * xs / period + phase)
-    return cv2.remap(mask, xs, ys, cv2.INTER_LINEAR, borderValue=0)
-
-
-def design_logo(name: str, rng: np.random.Generator) -> LogoDesign:
-    """Design one band's logo shape from its name; deterministic for a given `rng` state."""
+def _display(name: str, rng: np.random.Generator) -> np.ndarray:
     face = pick_font(rng)
     stroke = int(rng.choice([0, 0, 1, 2, 3]))
     layout = rng.random()
@@ -223,23 +150,57 @@ def design_logo(name: str, rng: np.random.Generator) -> LogoDesign:
                           for line in lines])
     else:
         mask = _draw_line(_text_pieces(name, rng), face, stroke)
-    mask = _crop(mask, pad=int(FONT_SIZE * 0.6))
-
-    stretch = rng.uniform(0.7, 1.5)
-    mask = resize_to(mask, int(mask.shape[1] * stretch), mask.shape[0])
+    mask = _stretched(_crop(mask, pad=int(FONT_SIZE * 0.6)), rng.uniform(0.7, 1.5))
     if rng.random() < 0.35:
-        mask = _wave(mask, rng)
+        mask = flourishes.wave(mask, rng)
     symmetric = rng.random() < 0.6
     if rng.random() < 0.45:
-        _spikes(mask, rng, symmetric, downward=False)
+        flourishes.spikes(mask, rng, symmetric, downward=False)
     if rng.random() < 0.25:
-        _spikes(mask, rng, symmetric, downward=True)
+        flourishes.spikes(mask, rng, symmetric, downward=True)
     if rng.random() < 0.2:
-        _drips(mask, rng)
+        flourishes.drips(mask, rng)
     if rng.random() < 0.35:
-        mask = _ornament(mask, rng)
-    mask = _crop(np.clip(mask, 0, 1), pad=8)
+        mask = flourishes.ornament(mask, rng)
+    return mask
 
+
+def _legible(name: str, rng: np.random.Generator) -> np.ndarray:
+    face = pick_legible_font(rng)
+    stroke = int(rng.choice([0, 1, 2, 3]))
+    mask = _draw_line(_text_pieces(name, rng), face, stroke)
+    mask = _stretched(_crop(mask, pad=int(FONT_SIZE * 0.6)), rng.uniform(0.85, 1.25))
+    if rng.random() < 0.35:
+        mask = flourishes.ornament(mask, rng)
+    return mask
+
+
+def _illegible(name: str, rng: np.random.Generator) -> np.ndarray:
+    face = pick_font(rng, blackletter_share=0.7)
+    stroke = int(rng.choice([1, 2, 3, 4]))
+    text = name.upper() if rng.random() < 0.5 else name
+    mask = _stretched(_crop(_draw_line([(text, 1.0)], face, stroke), pad=int(FONT_SIZE * 0.6)),
+                      rng.uniform(0.6, 1.1))
+    flourishes.branches(mask, rng)
+    mask = flourishes.mirrored(mask)
+    flourishes.spikes(mask, rng, symmetric=True, downward=False)
+    if rng.random() < 0.6:
+        flourishes.spikes(mask, rng, symmetric=True, downward=True)
+    if rng.random() < 0.5:
+        mask = flourishes.wave(mask, rng)
+    if rng.random() < 0.4:
+        mask = flourishes.ornament(mask, rng)
+    return mask
+
+
+def _stretched(mask: np.ndarray, stretch: float) -> np.ndarray:
+    return resize_to(mask, int(mask.shape[1] * stretch), mask.shape[0])
+
+
+def _finish(mask: np.ndarray, rng: np.random.Generator) -> LogoDesign:
+    """Crop the ink, scale its long side to DESIGN_SIZE, and sometimes ring it with an
+    outline."""
+    mask = _crop(np.clip(mask, 0, 1), pad=8)
     scale = DESIGN_SIZE / max(mask.shape)
     mask = np.clip(resize_to(mask, int(mask.shape[1] * scale), int(mask.shape[0] * scale)), 0, 1)
     outline = None

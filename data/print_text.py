@@ -1,4 +1,5 @@
-"""Printed text that names no band: tour dates, gig details, small print, price tags.
+"""Printed text that names no band: tour dates, gig details, small print, price tags,
+album titles and merch slogans.
 
 Dense text is what a detector must learn to leave alone: it has the strokes and the
 contrast of a logo, and sits right beside logos on shirts, flyers and merch tables.
@@ -11,7 +12,7 @@ from PIL import Image, ImageDraw
 
 from data.fonts import load_font, pick_font
 from data.imaging import to_float, to_uint8
-from data.names import CITIES
+from data.names import CITIES, album_title
 
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 TOUR_TITLES = ("WORLD TOUR", "EUROPEAN TOUR", "NORTH AMERICAN TOUR", "TOUR", "LIVE IN EUROPE",
@@ -19,6 +20,22 @@ TOUR_TITLES = ("WORLD TOUR", "EUROPEAN TOUR", "NORTH AMERICAN TOUR", "TOUR", "LI
 SMALL_PRINT = ("Doors 19:00", "Show 20:00", "Tickets at the door", "All ages", "18+ only",
                "Advance 15 / Door 20", "No refunds", "Free entry before 9pm", "Presale now",
                "Info & tickets online", "Limited capacity", "Cash only at the bar")
+
+#: Words printed on merch beside the logo that are not a band's name.
+SLOGANS = ("HAIL THE HORDE", "NO MERCY", "STAY HEAVY", "SUPPORT THE UNDERGROUND", "LOUD AS HELL",
+           "NO FALSE METAL", "HEADBANGERS UNITE", "OFFICIAL MERCHANDISE", "CREW", "KILL THE SILENCE",
+           "FROM THE ASHES", "BORN TO BANG", "METAL FOR LIFE", "OLD SCHOOL DEATH", "FOREVER TRUE")
+
+
+def caption(rng: np.random.Generator) -> str:
+    """A line printed under a logo that names no band: an album title, a slogan, or a
+    year of founding."""
+    roll = rng.random()
+    if roll < 0.5:
+        return album_title(rng).upper()
+    if roll < 0.85:
+        return SLOGANS[int(rng.integers(len(SLOGANS)))]
+    return f"EST. {int(rng.integers(1970, 2020))}"
 
 
 def tour_dates(rng: np.random.Generator, count: int) -> list[str]:

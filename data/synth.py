@@ -51,6 +51,8 @@ from data.covers import render_cover
 from data.dataset import (
     ALBUM_COLUMNS,
     BAND_COLUMNS,
+    LOGO_STYLE_COLUMNS,
+    LOGO_STYLES_FILE,
     REFERENCE_COLUMNS,
     UNKNOWN_BAND_ID,
     write_csv,
@@ -76,6 +78,8 @@ DIFFICULT_VISIBLE = 0.35
 DIFFICULT_SIDE = 14
 #: Share of the bands that wear a real logo design, where train-real has them.
 REAL_LOGO_SHARE = 0.4
+#: Shares of the generated designs drawn legible and illegible (data.logos.LOGO_STYLES).
+LEGIBLE_SHARE, ILLEGIBLE_SHARE = 0.35, 0.25
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,9 @@ class SynthConfig:
     where train-real has logos, else 0; 0 draws every design as before). `real_split`:
     which real designs ('train', 'validation', 'all'). `real_photos`: add train-real's
     photographs to the photo library (None: where they exist). `scenes`: the scenes to
-    draw (None: all, by their weights).
+    draw (None: all, by their weights). `legible_logos`, `illegible_logos`: shares of the
+    generated designs drawn in those styles, the rest `display` (0 and 0 draw every design
+    as before the styles existed).
     """
 
     bands: int = 300
@@ -98,6 +104,8 @@ class SynthConfig:
     real_split: str = "train"
     real_photos: bool | None = None
     scenes: tuple[str, ...] | None = None
+    legible_logos: float = LEGIBLE_SHARE
+    illegible_logos: float = ILLEGIBLE_SHARE
 
     def __post_init__(self):
         if self.real_logos is None:
@@ -111,6 +119,9 @@ class SynthConfig:
                 raise ValueError(f"scenes must be among {sorted(SCENES)}, got {list(self.scenes)}")
         if not 0.0 <= self.real_logos <= 1.0:
             raise ValueError(f"real_logos must be in [0, 1], got {self.real_logos}")
+        if min(self.legible_logos, self.illegible_logos) < 0 or self.legible_logos + self.illegible_logos > 1:
+            raise ValueError("legible_logos and illegible_logos must be >= 0 with a sum <= 1, got "
+                             f"{self.legible_logos} and {self.illegible_logos}")
         if self.real_split not in SPLITS:
             raise ValueError(f"real_split must be one of {SPLITS}, got {self.real_split!r}")
         if self.bands < 1:
@@ -159,7 +170,8 @@ def _design(index: int):
     real = catalogue.real_logo(index)
     if real is not None:
         return load_real_design(real)
-    return design_logo(catalogue.bands[index]["name"], rng_for(_STATE["seed"], DESIGN, index))
+    return design_logo(catalogue.bands[index]["name"], rng_for(_STATE["seed"], DESIGN, index),
+                       catalogue.logo_style(index))
 
 
 @functools.lru_cache(maxsize=512)
@@ -326,6 +338,9 @@ def generate(out: str | Path, config: SynthConfig, force: bool = False) -> Summa
         write_csv(work / "albums.csv", ALBUM_COLUMNS,
                   [album for albums in catalogue.albums[:catalogue.known] for album in albums])
         write_csv(work / "references.csv", REFERENCE_COLUMNS, references)
+        write_csv(work / LOGO_STYLES_FILE, LOGO_STYLE_COLUMNS,
+                  [{"band_id": band["band_id"], "style": catalogue.logo_style(index)}
+                   for index, band in enumerate(catalogue.bands[:catalogue.known])])
         for split, split_names in _splits(config, [name for name, _ in results]).items():
             write_split(work / "splits" / f"{split}.txt", split_names)
         _replace_folder(work, out)

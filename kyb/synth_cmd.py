@@ -49,6 +49,12 @@ def print_check(report) -> None:
                    "[default: 0.4 where train-real has logos, else 0].")
 @click.option("--real-split", type=click.Choice(["train", "validation", "all"]), default="train",
               show_default=True, help="Which real logo designs the bands may wear.")
+@click.option("--legible-logos", type=click.FloatRange(0, 1), default=None,
+              help="Share of the generated logos drawn legible: a plain face on one line, which text "
+                   "reading can name [default: 0.35].")
+@click.option("--illegible-logos", type=click.FloatRange(0, 1), default=None,
+              help="Share of the generated logos drawn illegible: mirrored, overgrown sigils "
+                   "[default: 0.25].")
 @click.option("--real-photos/--no-real-photos", default=None,
               help="Add train-real's photographs to the photo library [default: where they exist].")
 @click.option("--force", is_flag=True, help="Replace --out if it already holds a dataset.")
@@ -56,8 +62,11 @@ def print_check(report) -> None:
               help="Validate this dataset folder against the contract instead of generating.")
 @click.option("--preview", nargs=2, type=click.Path(path_type=Path), metavar="DIR OUT.png",
               help="Write a contact sheet of DIR's photos with their boxes instead of generating.")
-def synth(out, bands, photos, seed, open_set, workers, scenes, real_logos, real_split, real_photos, force,
-          check_dir, preview):
+@click.option("--preview-logos", nargs=2, type=click.Path(path_type=Path), metavar="DIR OUT.png",
+              help="Write a contact sheet of DIR's reference logos, a row per logo style, "
+                   "instead of generating.")
+def synth(out, bands, photos, seed, open_set, workers, scenes, real_logos, real_split, legible_logos,
+          illegible_logos, real_photos, force, check_dir, preview, preview_logos):
     """Generate a synthetic dataset of bands, references and annotated real-life photos.
 
     The folder follows the dataset contract of ARCHITECTURE.md (bands.csv, references.csv,
@@ -69,25 +78,27 @@ def synth(out, bands, photos, seed, open_set, workers, scenes, real_logos, real_
     if check_dir is not None:
         print_check(check_dataset(check_dir))
         return
-    if preview:
-        from data.preview import contact_sheet
+    if preview or preview_logos:
+        from data.preview import contact_sheet, logo_sheet
 
-        source, target = preview
+        (source, target), draw = (preview, contact_sheet) if preview else (preview_logos, logo_sheet)
         try:
-            click.echo(f"wrote {contact_sheet(source, target)}")
+            click.echo(f"wrote {draw(source, target)}")
         except (ValueError, OSError) as exc:
             raise click.ClickException(str(exc)) from exc
         return
     if out is None:
-        raise click.UsageError("give --out DIR to generate (or --check DIR, or --preview DIR OUT.png)")
+        raise click.UsageError("give --out DIR to generate (or --check DIR, or --preview[-logos] DIR OUT)")
 
     from data.synth import SynthConfig, generate
 
     chosen = tuple(name.strip() for name in scenes.split(",") if name.strip()) if scenes else None
+    styles = {key: share for key, share in (("legible_logos", legible_logos),
+                                            ("illegible_logos", illegible_logos)) if share is not None}
     try:
         config = SynthConfig(bands=bands, photos=photos, seed=seed, open_set=open_set, workers=workers,
                              scenes=chosen, real_logos=real_logos, real_split=real_split,
-                             real_photos=real_photos)
+                             real_photos=real_photos, **styles)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
     try:
