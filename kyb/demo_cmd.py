@@ -92,6 +92,7 @@ def demo(out, bands, photos, count, model_path, seed):
     from retrieval.importers import import_dataset
     from retrieval.pipeline import Pipeline, load_detector
     from retrieval.store import Store
+    from retrieval.text_stage import TextStage
 
     started = time.perf_counter()
     try:
@@ -114,7 +115,7 @@ def demo(out, bands, photos, count, model_path, seed):
     report = import_dataset(store, dataset_dir)
     click.echo(f"3/4 band database {database}: {report.bands} bands, {report.albums} albums, "
                f"{report.references} references")
-    pipeline = Pipeline(detector, index, store)
+    pipeline = Pipeline(detector, index, store, text=TextStage.load(store))  # as `kyb identify` answers
     band_names = {int(band["band_id"]): band["name"] for band in dataset.bands}
     names = dataset.splits["test"][:count]
     click.echo(f"4/4 identifying {len(names)} test photos (annotated copies in {out / 'annotated'}) ...\n")
