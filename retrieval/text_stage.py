@@ -3,8 +3,9 @@ and the text outside every box, reads as.
 
 The whole photo is read once, bounded (text/ocr.py); a line belongs to every box that
 holds its centre. A box that the whole-photo read sees shrunk (a small patch on a large
-photo) is read again from its own crop at full resolution, for at most `crop_reads` boxes,
-the largest first, so a patch jacket costs a bounded number of reads. All reads of a photo
+photo) is read again from its own crop, with a margin, at full resolution, for at most
+`crop_reads` boxes, the largest first, so a patch jacket costs a bounded number of reads;
+where that read finds nothing in the box, the whole-photo read's lines stand. All reads of a photo
 share one batched recognition. `TextStage.load` returns None where the OCR model is not
 installed or the database holds no band: the stage is optional.
 """
@@ -22,6 +23,11 @@ from retrieval.store import Store
 from text.lookup import NameIndex
 from text.ocr import ReaderConfig, TextLine, TextReader, load_reader, ocr_available
 from text.witness import NameEvidence, named_bands
+
+#: Margin read around a box read from its own crop, as a share of the box's width and
+#: height: PP-OCR's text detector often finds nothing in a crop that a logo fills edge to
+#: edge.
+CROP_MARGIN = 0.2
 
 
 @dataclass(frozen=True)
@@ -89,17 +95,13 @@ class TextStage:
         recrop = self._boxes_to_recrop(image.shape, boxes)
         crops = [image[y1:y2, x1:x2] for x1, y1, x2, y2 in (recrop[i] for i in recrop)]
         whole, *cropped = self.reader.read_many([image, *crops])
-        regions: list[list[TextLine]] = [[] for _ in boxes]
-        outside = []
-        for line in whole:
-            holders = [i for i, box in enumerate(boxes) if i not in recrop and centre_in(box, line.box)]
-            for i in holders:
-                regions[i].append(line)
-            if not holders and not any(centre_in(boxes[i], line.box) for i in recrop):
-                outside.append(line)
+        regions = [[line for line in whole if centre_in(box, line.box)] for box in boxes]
+        outside = [line for line in whole if not any(centre_in(box, line.box) for box in boxes)]
         for i, lines in zip(recrop, cropped, strict=True):
-            dx, dy = recrop[i][:2]
-            regions[i] = [_shifted(line, dx, dy) for line in lines]
+            shifted = [_shifted(line, *recrop[i][:2]) for line in lines]
+            own = [line for line in shifted if centre_in(boxes[i], line.box)]
+            if own:  # else the whole-photo read of the box stands
+                regions[i] = own
         texts = tuple(self._region(lines) for lines in regions)
         return TextReading(texts, self._region(outside), round((time.perf_counter() - started) * 1000, 2))
 
@@ -108,19 +110,21 @@ class TextStage:
         return RegionText(tuple(lines), tuple(names))
 
     def _boxes_to_recrop(self, shape: Sequence[int], boxes: Sequence[Sequence[float]]) -> dict:
-        """Box position -> whole-pixel crop, for the boxes the whole-photo read sees at
-        under three quarters of the resolution a read of their own would (largest first)."""
+        """Box position -> whole-pixel crop (the box and CROP_MARGIN around it), for the
+        boxes the whole-photo read sees at under three quarters of the resolution a read of
+        their own would (largest first)."""
         height, width = shape[:2]
         max_side = self.config.reader.max_side
         scale = min(1.0, max_side / max(height, width))
         chosen = {}
         for i in sorted(range(len(boxes)), key=lambda i: -_area(boxes[i])):
-            x1, y1, x2, y2 = (int(round(v)) for v in boxes[i])
-            x1, y1, x2, y2 = max(0, x1), max(0, y1), min(width, x2), min(height, y2)
+            x1, y1, x2, y2 = boxes[i]
             longest = max(x2 - x1, y2 - y1)
             if len(chosen) < self.config.crop_reads and min(x2 - x1, y2 - y1) >= 8 \
                     and longest * scale < 0.75 * min(longest, max_side):
-                chosen[i] = (x1, y1, x2, y2)
+                dx, dy = (x2 - x1) * CROP_MARGIN, (y2 - y1) * CROP_MARGIN
+                chosen[i] = (max(0, int(x1 - dx)), max(0, int(y1 - dy)),
+                             min(width, int(np.ceil(x2 + dx))), min(height, int(np.ceil(y2 + dy))))
         return chosen
 
 

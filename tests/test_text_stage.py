@@ -72,3 +72,35 @@ def test_the_stage_is_off_without_bands(tmp_path):
 def test_the_stage_is_off_without_the_ocr_model(store, monkeypatch):
     monkeypatch.setattr("retrieval.text_stage.ocr_available", lambda: False)
     assert TextStage.load(store) is None
+
+
+def test_a_box_its_logo_fills_edge_to_edge_is_read_with_a_margin(stage):
+    photo = np.full((2400, 3200, 3), 120, np.uint8)
+    patch = printed(["METALLICA"], size=20)
+    photo[1000:1000 + patch.shape[0], 1500:1500 + patch.shape[1]] = patch
+    ys, xs = np.nonzero(patch.mean(axis=2) < 128)  # the ink alone, as a tight detector box
+    box = (1500 + xs.min(), 1000 + ys.min(), 1501 + xs.max(), 1001 + ys.max())
+    inside, = stage.read(photo, [box]).boxes
+    assert inside.names and inside.names[0].hit.band_ids == (125,)
+
+
+class CropBlindReader:
+    """Reads `whole` off the first image (the photo) and nothing off any crop."""
+
+    def __init__(self, whole):
+        self.whole = whole
+
+    def read_many(self, images):
+        return [self.whole] + [[] for _ in images[1:]]
+
+
+def test_where_the_crop_reads_nothing_the_whole_photo_read_stands(stage):
+    from text.ocr import TextLine
+
+    line = TextLine((1500.0, 1000.0, 1600.0, 1020.0), "IRON MAIDEN", 0.95)
+    blind = TextStage(CropBlindReader([line]), stage.names, stage.config)
+    photo = np.zeros((2400, 3200, 3), np.uint8)
+    box = (1490, 990, 1610, 1030)
+    assert blind._boxes_to_recrop(photo.shape, [box])  # small on a large photo: read again
+    inside, = blind.read(photo, [box]).boxes
+    assert inside.lines == (line,) and inside.names[0].hit.band_ids == (7,)
