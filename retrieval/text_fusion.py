@@ -2,8 +2,9 @@
 
 Per detection (its text read by retrieval/text_stage.py):
 - text naming one of the box's visual candidates at `corroborate` similarity adds
-  ``"text"`` to that match's `evidence`; a box the rejector left ``unknown`` is accepted
-  with its best such candidate (two weak witnesses that agree);
+  ``"text"`` to that match's `evidence`, unless the text surely names another band (then
+  only within `margin` of that name's similarity); a box the rejector left ``unknown`` is
+  accepted with its best such candidate (two weak witnesses that agree);
 - otherwise text names a band by itself only when it is sure (`names_alone`): then it
   leads the box's matches with `evidence` ``["text"]`` and no `ref_id` (a band with no
   reference image, or one the image index got wrong while the print spells it out);
@@ -49,11 +50,14 @@ def fuse_detection(entry: dict, region: RegionText, bands: dict[int, dict], conf
         evidence = support.get(match["band_id"])
         return evidence.hit.similarity if evidence is not None else 0.0
 
-    matches = [{**m, "evidence": [*m["evidence"], "text"]} if similarity(m) >= config.corroborate else m
+    alone = names_alone(region.names, config)
+    # Text that surely spells one band corroborates no other: "URVATH CARCASS" read in
+    # full is not a second witness for "Carcass of Altar".
+    floor = max(config.corroborate, alone[0].hit.similarity - config.margin if alone else 0.0)
+    matches = [{**m, "evidence": [*m["evidence"], "text"]} if similarity(m) >= floor else m
                for m in entry["matches"]]
     verdict, confidence = entry["verdict"], entry["confidence"]
     agreeing = [m for m in matches if "text" in m["evidence"]]
-    alone = names_alone(region.names, config)
     if verdict == "match" and matches and "text" in matches[0]["evidence"]:
         alone = []  # the two witnesses already agree on the top band
     if verdict == "unknown" and agreeing:

@@ -107,6 +107,16 @@ def test_a_sure_reading_overrules_a_visual_match_that_text_does_not_support():
     assert [m["band_id"] for m in top["matches"]] == [7, 186] and top["matches"][0]["evidence"] == ["text"]
 
 
+def test_a_reading_that_surely_spells_another_band_corroborates_no_lookalike():
+    """"URVATH CARCASS" read in full shares a word with the visual match "Carcass of
+    Altar" (similarity 0.6): it names its own band, not a second witness for the match."""
+    result = fused([detection("match", match(186, 0.6))],
+                   [region("IRON MAIDEN", ((7,), 1.0, False), ((186,), 0.65, False))])
+    top = result["detections"][0]
+    assert [m["band_id"] for m in top["matches"]] == [7, 186]
+    assert top["matches"][1]["evidence"] == ["logo"]
+
+
 def test_a_result_with_text_is_valid_against_the_api_document():
     from tests.test_server_support import schema_validator
 
