@@ -18,6 +18,7 @@ import numpy as np
 
 from data import names
 from data.art import photo_windows
+from data.logos import LOGO_STYLES
 from data.real_logos import RealLogo, band_key, real_logo_designs
 
 #: Share of covers whose artwork is a photograph, while unused photo windows last.
@@ -26,6 +27,8 @@ PHOTO_COVER_SHARE = 0.65
 CATALOGUE, DESIGN, REFERENCE, COVER, PHOTO, SPLIT, ARTWORK, REAL, STYLE = range(9)
 #: `Catalogue.logo_styles` of a band wearing a real design.
 REAL_STYLE = "real"
+#: Every style a dataset's logo_styles.csv may name.
+ALL_LOGO_STYLES = (*LOGO_STYLES, REAL_STYLE)
 
 
 def rng_for(seed: int, stage: int, *index: int) -> np.random.Generator:

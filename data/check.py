@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from data.catalogue import REAL_STYLE
+from data.catalogue import ALL_LOGO_STYLES
 from data.dataset import (
     KINDS,
     LOGO_STYLES_FILE,
@@ -23,7 +23,6 @@ from data.dataset import (
     load_dataset,
     read_logo_styles,
 )
-from data.logos import LOGO_STYLES
 from data.voc import VocError, read_voc
 
 
@@ -79,9 +78,9 @@ def _check_logo_styles(report: CheckReport, dataset, band_ids: set[int]) -> None
     for band_id, style in styles.items():
         if band_id not in band_ids:
             report.problems.append(f"{LOGO_STYLES_FILE}: band_id {band_id} is not in bands.csv")
-        if style not in (*LOGO_STYLES, REAL_STYLE):
+        if style not in ALL_LOGO_STYLES:
             report.problems.append(f"{LOGO_STYLES_FILE}: band_id {band_id}: style {style!r} is not one of "
-                                   f"{(*LOGO_STYLES, REAL_STYLE)}")
+                                   f"{ALL_LOGO_STYLES}")
         report.counts[f"logos_{style}"] += 1
 
 

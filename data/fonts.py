@@ -133,10 +133,7 @@ def pick_font(rng: np.random.Generator, blackletter_share: float = 0.3) -> FontF
         return None
     blackletter = [face for face in faces if face.blackletter]
     pool = blackletter if blackletter and rng.random() < blackletter_share else faces
-    families = sorted({face.family for face in pool})
-    family = families[rng.integers(len(families))]
-    members = [face for face in pool if face.family == family]
-    return members[rng.integers(len(members))]
+    return _family_first(pool, rng)
 
 
 def pick_legible_font(rng: np.random.Generator) -> FontFace | None:
@@ -147,6 +144,12 @@ def pick_legible_font(rng: np.random.Generator) -> FontFace | None:
              and not any(hint in Path(face.path).name.lower() for hint in FAINT_HINTS)]
     if not faces:
         return pick_font(rng, blackletter_share=0.0)
+    return _family_first(faces, rng)
+
+
+def _family_first(faces: list[FontFace] | tuple[FontFace, ...], rng: np.random.Generator) -> FontFace:
+    """A family of `faces` at random, then one of its faces: a family shipped in forty
+    weights counts once."""
     families = sorted({face.family for face in faces})
     family = families[rng.integers(len(families))]
     members = [face for face in faces if face.family == family]

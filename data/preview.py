@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from data.catalogue import ALL_LOGO_STYLES
 from data.dataset import UNKNOWN_BAND_ID, load_dataset, read_logo_styles
 from data.voc import read_voc
 
@@ -53,7 +54,7 @@ def contact_sheet(root: str | Path, out: str | Path, count: int = 12, columns: i
 
 def logo_sheet(root: str | Path, out: str | Path, per_style: int = 5, size: int = 240, seed: int = 0) -> Path:
     """Write `per_style` reference logos of each style in logo_styles.csv, one row a style
-    (legible, display, illegible, real), each tile labelled with its style."""
+    (ALL_LOGO_STYLES), each tile labelled with its style."""
     dataset = load_dataset(root)
     styles = read_logo_styles(root)
     if not styles:
@@ -61,7 +62,7 @@ def logo_sheet(root: str | Path, out: str | Path, per_style: int = 5, size: int 
     logos = {ref.band_id: dataset.reference_path(ref) for ref in dataset.references if ref.kind == "logo"}
     rng = np.random.default_rng(seed)
     tiles = []
-    for style in ("legible", "display", "illegible", "real"):
+    for style in ALL_LOGO_STYLES:
         bands = sorted(band for band, drawn in styles.items() if drawn == style and band in logos)
         picked = rng.choice(bands, size=min(per_style, len(bands)), replace=False) if bands else []
         row = [_logo_tile(logos[band], style, size) for band in picked]
