@@ -84,7 +84,8 @@ def print_report(report: dict) -> None:
         facts = result["index"]
         sizes, build = facts["bytes_per_reference"], facts["build"]
         click.echo(f"{name}: {facts['references']} references, {sizes['search']:.0f} B/reference in the "
-                   f"search index ({sizes['bundle']:.0f} B in the bundle), dimensions {facts['dimensions']}, "
+                   f"search index, {sizes['verification']:.0f} B in the keypoint stores "
+                   f"({sizes['bundle']:.0f} B in the bundle), dimensions {facts['dimensions']}, "
                    f"built at {build.get('references_per_second', 0):.2f} references/s")
 
 

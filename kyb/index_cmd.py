@@ -36,7 +36,7 @@ def echo_index(index) -> None:
                f"{counts['references']} references ({counts['logo']} logos, {counts['album']} covers) "
                f"of {counts['bands']} bands")
     click.echo(f"  bytes per reference: {sizes['search']:.0f} in the search index, "
-               f"{sizes['bundle']:.0f} in all")
+               f"{sizes['verification']:.0f} in the keypoint stores, {sizes['bundle']:.0f} in all")
 
 
 def _extraction_setup(workers: int, dask_address: str | None, shard_text: str | None, work: tuple[Path, ...]):

@@ -228,21 +228,26 @@ class RetrievalIndex:
         return self.generation
 
     @classmethod
-    def open(cls, root: str | Path, verify: bool = True) -> RetrievalIndex:
-        """Open the bundle's current generation; `BundleError` when it is unusable."""
-        saved = open_index(root, verify)
+    def open(cls, root: str | Path, verify: bool = True, mapped: bool = False) -> RetrievalIndex:
+        """Open the bundle's current generation; `BundleError` when it is unusable.
+        `verify`: check every file's sha256; `mapped`: map the search indexes read-only
+        (for serving; such an index cannot be added to)."""
+        saved = open_index(root, verify, mapped)
         return cls(saved.preset_name, saved.refs, saved.paths, saved.rejectors, saved.build_info,
                    saved.generation, saved.seed)
 
     def bytes_per_reference(self) -> dict[str, float]:
-        """Bytes per reference of the search structure and of the whole saved bundle."""
+        """Bytes per reference of the search structure, of the keypoint stores that
+        verification reads, and of the whole saved bundle."""
         if self.generation is None:
             raise ValueError("save or open the index first")
         files = self.generation.manifest["files"]
         search = sum(info["bytes"] for name, info in files.items()
                      if name.endswith(("ann.faiss", "vectors.npy")))
+        verification = sum(info["bytes"] for name, info in files.items() if "/keypoints/" in name)
         total = sum(info["bytes"] for info in files.values())
-        return {"search": search / len(self.refs), "bundle": total / len(self.refs)}
+        return {"search": search / len(self.refs), "verification": verification / len(self.refs),
+                "bundle": total / len(self.refs)}
 
 
 @functools.lru_cache(maxsize=1)

@@ -137,7 +137,11 @@ class OpenSetRejector(BaseEstimator):
     """Logistic regression on `rank_features`, with a threshold on known crops.
 
     Parameters: `max_known_rejection` (share of known crops the threshold may reject on
-    the calibration set), `C` (inverse regularisation of the regression), `min_known`
+    the calibration set), `max_wrong_acceptance` (share of the calibration's wrong top
+    answers the threshold may let through: it rises no higher than it takes to reject the
+    rest, so where right and wrong answers separate, no right answer is rejected for the
+    known-rejection budget's sake; the budget still caps it where they overlap), `C`
+    (inverse regularisation of the regression), `min_known`
     (fewest crops of known bands to place a threshold on: a quantile of one or two
     scores is noise, and it rejected right answers with tens of inliers) and
     `min_probability` (the calibrated probability of a right answer below which an answer
@@ -148,8 +152,9 @@ class OpenSetRejector(BaseEstimator):
     """
 
     def __init__(self, max_known_rejection: float = 0.04, C: float = 1.0, min_known: int = 10,
-                 min_probability: float = 0.5):
+                 min_probability: float = 0.5, max_wrong_acceptance: float = 0.01):
         self.max_known_rejection = max_known_rejection
+        self.max_wrong_acceptance = max_wrong_acceptance
         self.C = C
         self.min_known = min_known
         self.min_probability = min_probability
@@ -163,8 +168,10 @@ class OpenSetRejector(BaseEstimator):
             raise ValueError("X, known and correct must describe the same crops")
         if not isinstance(self.min_known, numbers.Integral) or self.min_known < 1:
             raise ValueError(f"min_known must be a positive integer, got {self.min_known!r}")
-        if not isinstance(self.min_probability, numbers.Real) or not 0 <= self.min_probability < 1:
-            raise ValueError(f"min_probability must lie in [0, 1), got {self.min_probability!r}")
+        for name in ("min_probability", "max_wrong_acceptance"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real) or not 0 <= value < 1:
+                raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
         if known.sum() < self.min_known:
             raise ValueError(f"calibration needs at least {self.min_known} crops of known bands, "
                              f"got {int(known.sum())}")
@@ -175,7 +182,8 @@ class OpenSetRejector(BaseEstimator):
         self.model_ = LogisticRegression(C=self.C, class_weight="balanced").fit(
             self.scaler_.transform(X), correct)
         scores = self.confidence(X)
-        self.threshold_ = float(np.quantile(scores[known], self.max_known_rejection))
+        self.threshold_ = float(min(np.quantile(scores[known], self.max_known_rejection),
+                                    np.quantile(scores[~correct], 1 - self.max_wrong_acceptance)))
         # The balanced regression ranks answers well but its scores are not frequencies of
         # right answers; an isotonic map from score to the share of right answers is.
         isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, correct)
@@ -222,7 +230,7 @@ class OpenSetRejector(BaseEstimator):
     def to_json(self) -> dict:
         check_is_fitted(self, "model_")
         return {"max_known_rejection": self.max_known_rejection, "C": self.C,
-                "min_probability": self.min_probability,
+                "min_probability": self.min_probability, "max_wrong_acceptance": self.max_wrong_acceptance,
                 "scaler_mean": self.scaler_.mean_.tolist(), "scaler_scale": self.scaler_.scale_.tolist(),
                 "coef": self.model_.coef_.ravel().tolist(), "intercept": float(self.model_.intercept_[0]),
                 "threshold": self.threshold_, "report": self.report_,
@@ -230,9 +238,11 @@ class OpenSetRejector(BaseEstimator):
 
     @classmethod
     def from_json(cls, values: dict) -> OpenSetRejector:
-        # Bundles written before the probability floor keep answering as they did.
+        # Bundles written before the probability floor keep answering as they did (the
+        # threshold is stored, whichever rule placed it).
         rejector = cls(values["max_known_rejection"], values["C"],
-                       min_probability=values.get("min_probability", 0.0))
+                       min_probability=values.get("min_probability", 0.0),
+                       max_wrong_acceptance=values.get("max_wrong_acceptance", 0.0))
         rejector.scaler_ = StandardScaler()
         rejector.scaler_.mean_ = np.array(values["scaler_mean"], np.float64)
         rejector.scaler_.scale_ = np.array(values["scaler_scale"], np.float64)

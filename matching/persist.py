@@ -10,7 +10,8 @@ KIND/refs.npy                rows of refs.npy in this kind's vector order
 KIND/encoder/NAME.npy        codebooks and PCA of the kind's global descriptor
 KIND/ann.faiss               the faiss index (faiss paths), or
 KIND/vectors.npy             the vectors the BallTree or the Qdrant collection is rebuilt from
-KIND/keypoints/...           the lazily read keypoint store (verified paths only)
+KIND/keypoints/...           the lazily read keypoint store (verified paths only; its
+                             codebook.npy where the codec is pq16, matching/keypoints.py)
 KIND/ink/keypoints/...       the same for the ink-map features (paths whose extractor has `ink`)
 ```
 
@@ -30,7 +31,8 @@ import numpy as np
 
 from features.encode import GlobalEncoder
 from matching.bundle import BundleError, Generation, GenerationWriter, open_generation
-from matching.keypoints import table_name, write_shard
+from matching.keypoint_codec import make_codec
+from matching.keypoints import codebook_name, save_codec, table_name, write_shard
 from matching.openset import OpenSetRejector
 from matching.path import KindPath, store_prefix
 from matching.presets import KINDS, PathConfig
@@ -88,28 +90,34 @@ def save_index(root: str | Path, preset_name: str, seed: int, refs: np.ndarray, 
 
 
 def _save_keypoints(writer: GenerationWriter, kind: str, path: KindPath, base: Generation | None) -> None:
-    """Per view: reuse the shards already stored, write the new features as one more shard."""
+    """Per view: reuse the shards already stored (and their codec), write the new
+    features as one more shard in that codec, or in the path's for a new store."""
     for view in path.views:
         prefix = store_prefix(kind, view)
         table = np.zeros((0, 3), np.int64)
         if path.stores:
             table = path.stores[view].table
+            codec = path.stores[view].codec
             for name in base.manifest["files"]:
-                if name.startswith(f"{prefix}/keypoints/shard-"):
+                if name.startswith(f"{prefix}/keypoints/shard-") or name == codebook_name(prefix):
                     writer.reuse(name, base)
+        else:
+            codec = make_codec(path.config.keypoint_codec)
+            save_codec(writer, prefix, codec)
         if path.new_keypoints or not path.stores:
             shard = int(table[:, 0].max()) + 1 if len(table) else 0
             features = [per_view[view] for per_view in path.new_keypoints]
-            table = np.concatenate([table, write_shard(writer, prefix, shard, features)])
+            table = np.concatenate([table, write_shard(writer, prefix, shard, features, codec)])
         writer.save_array(table_name(prefix), table)
 
 
-def open_index(root: str | Path, verify: bool = True) -> SavedIndex:
-    """The bundle's current generation; `BundleError` when it is unusable."""
+def open_index(root: str | Path, verify: bool = True, mapped: bool = False) -> SavedIndex:
+    """The bundle's current generation; `BundleError` when it is unusable. `mapped`: the
+    faiss indexes mapped read-only (`FaissSearch.from_file`), as a server opens them."""
     generation = open_generation(root, verify=verify)
     manifest = generation.manifest
     try:
-        paths = {kind: _open_path(generation, kind, info) for kind, info in manifest["paths"].items()}
+        paths = {kind: _open_path(generation, kind, info, mapped) for kind, info in manifest["paths"].items()}
         rejectors = {}
         if "calibration.json" in manifest["files"]:
             rejectors = {kind: OpenSetRejector.from_json(values)
@@ -120,13 +128,13 @@ def open_index(root: str | Path, verify: bool = True) -> SavedIndex:
                 raise ValueError(f"the {kind} rejector reads {rejector.n_features} features, "
                                  f"this program gives it {expected}")
         refs = generation.array("refs.npy")
-    except (KeyError, ValueError, TypeError, OSError) as exc:
+    except (KeyError, ValueError, TypeError, OSError, RuntimeError) as exc:  # RuntimeError: faiss
         raise BundleError(f"{generation.path}: cannot be loaded ({exc}); rebuild the index") from exc
     return SavedIndex(manifest["preset"], refs, paths, rejectors, manifest.get("build") or {}, generation,
                       manifest.get("seed", 0))
 
 
-def _open_path(generation: Generation, kind: str, info: dict) -> KindPath:
+def _open_path(generation: Generation, kind: str, info: dict, mapped: bool) -> KindPath:
     config = PathConfig.from_dict(info["config"])
     prefix = f"{kind}/encoder/"
     arrays = {name[len(prefix):-4]: generation.array(name)
@@ -135,7 +143,7 @@ def _open_path(generation: Generation, kind: str, info: dict) -> KindPath:
     vectors = None
     if config.searcher == "faiss":
         nprobe = {k: v for k, v in config.searcher_params.items() if k == "nprobe"}
-        searcher = FaissSearch.from_bytes(generation.bytes(f"{kind}/ann.faiss"), **nprobe)
+        searcher = FaissSearch.from_file(generation.file(f"{kind}/ann.faiss"), mapped=mapped, **nprobe)
     else:
         vectors = generation.array(f"{kind}/vectors.npy")
         searcher = make_searcher(config.searcher, config.searcher_params).fit(vectors)

@@ -20,7 +20,8 @@ default here does not change what an existing bundle does.
   with 16 renditions of it, in faiss; the best 30 verified with RootSIFT of both
   polarities and of the ink map, the two views' inliers summed. Both kinds verify against the
   keypoints of a softened copy of each reference (`reference_blur`), whose vector also
-  joins the reference's.
+  joins the reference's; those keypoints are stored product-quantised (`pq16`), 400 of a
+  cover and 200 a view of a logo, in 8 KB a reference.
   BENCHMARKS.md (Retrieval) has the measurements behind these choices.
 """
 
@@ -35,6 +36,7 @@ from features.encode import EncoderConfig
 from features.extract import Extractor
 from features.reference_vector import ReferenceRecipe
 from matching.geometry import GeometricVerifier
+from matching.keypoint_codec import CODECS
 
 KINDS = ("logo", "album")
 SEARCHERS = ("balltree", "faiss", "qdrant")
@@ -58,8 +60,9 @@ class PathConfig:
     - `shortlist`: references taken from the search for ranking and rejection;
     - `verify`: how many candidates are geometrically verified (0: none), with the
       `verifier` (`matching.geometry.GeometricVerifier`, or its parameter dict),
-      `verify_keypoints` local features kept
-      per reference, and `min_inliers`: a candidate with at least this many inliers
+      `verify_keypoints` local features kept per reference and view, stored by
+      `keypoint_codec` (``uint8`` or ``pq16``, `matching.keypoint_codec`: 144 or 20
+      bytes a keypoint), and `min_inliers`: a candidate with at least this many inliers
       outranks every candidate with fewer;
     - `prefilter`: how many of the shortlist's best are first ranked by their count of
       one-to-one matches between the crop's `prefilter_keypoints` strongest keypoints
@@ -90,6 +93,7 @@ class PathConfig:
     shortlist: int = 50
     verify: int = 0
     verify_keypoints: int = 500
+    keypoint_codec: str = "uint8"
     min_inliers: int = 12
     prefilter: int = 0
     prefilter_keypoints: int = 300
@@ -105,6 +109,8 @@ class PathConfig:
                 object.__setattr__(self, name, _from_params(kind, name, value))
             elif not isinstance(value, kind):
                 raise ValueError(f"{name} must be a {kind.__name__} or its parameters, got {value!r}")
+        if self.keypoint_codec not in CODECS:
+            raise ValueError(f"keypoint_codec must be one of {CODECS}, got {self.keypoint_codec!r}")
         if self.searcher not in SEARCHERS:
             raise ValueError(f"searcher must be one of {SEARCHERS}, got {self.searcher!r}")
         for name, minimum in (("shortlist", 2), ("verify", 0), ("verify_keypoints", 1), ("min_inliers", 4),
@@ -183,6 +189,8 @@ PRESETS: dict[str, dict[str, PathConfig]] = {
             searcher="faiss",
             renditions=16,
             verify=30,
+            verify_keypoints=200,
+            keypoint_codec="pq16",
             min_inliers=8,
             reference_blur=2.0,
         ),
@@ -203,6 +211,8 @@ PRESETS: dict[str, dict[str, PathConfig]] = {
             prefilter_keypoints=200,
             early_accept=40,
             verify=8,
+            verify_keypoints=400,
+            keypoint_codec="pq16",
             min_inliers=6,
             reference_blur=2.0,
         ),

@@ -21,6 +21,7 @@ pipeline does not care which one ran.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -139,6 +140,8 @@ class FaissSearch(BaseEstimator):
     def add(self, vectors: np.ndarray) -> FaissSearch:
         """Append vectors (rows n_vectors_, n_vectors_ + 1, ...) without retraining."""
         check_is_fitted(self, "index_")
+        if getattr(self, "mapped_", False):
+            raise ValueError("this index is mapped read-only; open the bundle unmapped to add to it")
         self.index_.add(check_vectors(vectors, self.dimension_))
         self.n_vectors_ = self.index_.ntotal
         return self
@@ -168,11 +171,16 @@ class FaissSearch(BaseEstimator):
         return faiss.serialize_index(self.index_).tobytes()
 
     @classmethod
-    def from_bytes(cls, data: bytes, nprobe: int = 32) -> FaissSearch:
+    def from_file(cls, path: str | Path, nprobe: int = 32, mapped: bool = False) -> FaissSearch:
+        """The index saved at `path`; `mapped` maps its codes read-only instead of reading
+        them: processes serving one bundle then share one copy in the page cache, and a
+        million references open at once. A mapped index refuses `add`."""
         import faiss
 
+        flags = (faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY) if mapped else 0
         searcher = cls(nprobe=nprobe)
-        searcher._set_index(faiss.deserialize_index(np.frombuffer(data, np.uint8)))
+        searcher._set_index(faiss.read_index(str(path), flags))
+        searcher.mapped_ = mapped
         return searcher
 
 

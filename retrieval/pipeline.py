@@ -227,12 +227,15 @@ class Pipeline:
 
     @classmethod
     def load(cls, index_path: str | Path, model_path: str | Path | None = None,
-             database_url: str | None = None, config: PipelineConfig | None = None) -> Pipeline:
+             database_url: str | None = None, config: PipelineConfig | None = None,
+             shared: bool = False) -> Pipeline:
         """Open everything once: the index bundle at `index_path`, the detector model at
         `model_path` (default: `$KYB_DETECTOR_MODEL`, else the shipped model), the database
         at `database_url` (default: `KYB_DATABASE_URL` or the embedded SQLite file), and the
-        text witness over the database's band names unless `config.text` is off."""
-        index = RetrievalIndex.open(index_path)
+        text witness over the database's band names unless `config.text` is off.
+        `shared`: the bundle is mapped read-only and not re-hashed, for server workers
+        that serve one bundle side by side (`kyb serve` checks it once before they start)."""
+        index = RetrievalIndex.open(index_path, verify=not shared, mapped=shared)
         detector = load_detector(model_path)
         store = Store.open(database_url)
         config = config or PipelineConfig()
@@ -281,5 +284,6 @@ def load_detector(model_path: str | Path | None = None) -> Detector:
 
 
 def load_identifier(index_path: Path) -> Pipeline:
-    """The identifier `kyb serve` builds once per server process (server/runtime.py)."""
-    return Pipeline.load(index_path)
+    """The identifier `kyb serve` builds once per server process (server/runtime.py): the
+    bundle mapped, shared with the other workers through the page cache."""
+    return Pipeline.load(index_path, shared=True)

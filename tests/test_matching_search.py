@@ -42,7 +42,7 @@ def test_balltree_similarity_is_the_inner_product_so_a_zero_vector_matches_nothi
     assert float(references[7] @ query) < 0.5  # the case where distance 1 would have won
 
 
-def test_ivf_index_adds_without_retraining_and_survives_serialisation():
+def test_ivf_index_adds_without_retraining_and_survives_saving_and_mapping(tmp_path):
     gallery = unit_vectors(2000, 16)
     searcher = FaissSearch(index_type="ivf-sq8", nlist=16, nprobe=16).fit(gallery)
     centroids = searcher.index_.quantizer.reconstruct_n(0, 16).copy()
@@ -52,8 +52,13 @@ def test_ivf_index_adds_without_retraining_and_survives_serialisation():
     np.testing.assert_array_equal(searcher.index_.quantizer.reconstruct_n(0, 16), centroids)
     _, rows = searcher.search(extra, 1)
     assert rows[:, 0].tolist() == list(range(2000, 2010))
-    restored = FaissSearch.from_bytes(searcher.to_bytes(), nprobe=16)
-    np.testing.assert_array_equal(restored.search(extra, 3)[1], searcher.search(extra, 3)[1])
+    (tmp_path / "ann.faiss").write_bytes(searcher.to_bytes())
+    for mapped in (False, True):
+        restored = FaissSearch.from_file(tmp_path / "ann.faiss", nprobe=16, mapped=mapped)
+        np.testing.assert_array_equal(restored.search(extra, 3)[1], searcher.search(extra, 3)[1])
+        np.testing.assert_array_equal(restored.reconstruct(np.arange(3)), searcher.reconstruct(np.arange(3)))
+    with pytest.raises(ValueError, match="mapped read-only"):
+        restored.add(extra)
 
 
 @pytest.mark.parametrize("make", [lambda: BallTreeSearch(), lambda: FaissSearch(index_type="flat"),
@@ -202,3 +207,29 @@ def test_rejector_threshold_respects_known_rejection_and_round_trips():
     assert restored.threshold_ == rejector.threshold_
     with pytest.raises(ValueError, match="known and of unknown"):
         OpenSetRejector().fit(X[:400], known[:400], correct[:400])
+
+
+def separable_gallery(count: int, seed: int):
+    """Calibration examples whose right answers all stand clear of the wrong ones (a
+    gallery of covers: the right one verifies with tens of inliers, no other does)."""
+    rng = np.random.default_rng(seed)
+    known = rng.random(count) < 0.7
+    correct = known & (rng.random(count) < 0.99)
+    margin = np.where(correct, rng.normal(4.0, 0.5, count), rng.normal(0.0, 0.5, count))
+    return np.stack([margin, rng.normal(0, 1, count)], axis=1), known, correct
+
+
+def test_rejector_rejects_no_right_answer_where_right_and_wrong_separate():
+    X, known, correct = separable_gallery(2000, seed=1)
+    rejector = OpenSetRejector(max_known_rejection=0.04).fit(X, known, correct)
+    X_test, known_test, correct_test = separable_gallery(2000, seed=2)
+    accepted = rejector.accept(X_test)
+    assert np.mean(~accepted[correct_test]) <= 0.005  # the 4% budget is not spent for nothing
+    assert np.mean(~accepted[~correct_test]) >= 0.98
+    assert rejector.report_["known_rejected"] < 0.02
+    # Where they overlap, the known-rejection budget caps the threshold as before.
+    overlapping = np.where(correct[:, None], X, X + [3.0, 0.0])
+    capped = OpenSetRejector(max_known_rejection=0.04, min_probability=0.0).fit(overlapping, known, correct)
+    assert capped.report_["known_rejected"] == pytest.approx(0.04, abs=0.002)
+    with pytest.raises(ValueError, match="max_wrong_acceptance"):
+        OpenSetRejector(max_wrong_acceptance=1.0).fit(X, known, correct)

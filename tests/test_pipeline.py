@@ -15,6 +15,7 @@ from data.dataset import load_dataset
 from data.image_io import read_image
 from detector.inference import Detection
 from matching.index import RetrievalIndex
+from matching.search import FaissSearch
 from retrieval.identify_api import Identifier
 from retrieval.pipeline import (
     DETECTOR_MODEL_ENV,
@@ -191,6 +192,9 @@ def test_load_identifier_is_what_kyb_serve_gets(bundle, database, monkeypatch, t
     identifier = load_identifier(bundle)
     try:
         assert isinstance(identifier, Identifier)
+        searchers = [path.searcher for path in identifier.index.paths.values()]
+        faiss_searchers = [searcher for searcher in searchers if isinstance(searcher, FaissSearch)]
+        assert faiss_searchers and all(searcher.mapped_ for searcher in faiss_searchers)
         result = identifier.identify(np.full((240, 320, 3), 255, np.uint8))
         schema_validator("IdentifyResult").validate(result)
         assert result["image"] == {"width": 320, "height": 240}
