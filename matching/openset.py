@@ -160,18 +160,16 @@ class OpenSetRejector(BaseEstimator):
         self.min_probability = min_probability
 
     def fit(self, X: np.ndarray, known: np.ndarray, correct: np.ndarray) -> OpenSetRejector:
-        if not isinstance(self.max_known_rejection, numbers.Real) or not 0 <= self.max_known_rejection < 1:
-            raise ValueError(f"max_known_rejection must lie in [0, 1), got {self.max_known_rejection!r}")
+        for name in ("max_known_rejection", "min_probability", "max_wrong_acceptance"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real) or not 0 <= value < 1:
+                raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
         X = np.asarray(X, np.float64)
         known, correct = np.asarray(known, bool), np.asarray(correct, bool)
         if X.ndim != 2 or len(X) != len(known) or len(X) != len(correct):
             raise ValueError("X, known and correct must describe the same crops")
         if not isinstance(self.min_known, numbers.Integral) or self.min_known < 1:
             raise ValueError(f"min_known must be a positive integer, got {self.min_known!r}")
-        for name in ("min_probability", "max_wrong_acceptance"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or not 0 <= value < 1:
-                raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
         if known.sum() < self.min_known:
             raise ValueError(f"calibration needs at least {self.min_known} crops of known bands, "
                              f"got {int(known.sum())}")

@@ -129,18 +129,19 @@ class FaissSearch(BaseEstimator):
         self._set_index(index)
         return self
 
-    def _set_index(self, index) -> None:
+    def _set_index(self, index, mapped: bool = False) -> None:
         import faiss
 
         if isinstance(index, faiss.IndexIVF):
             index.nprobe = self.nprobe
         self.index_ = index
         self.n_vectors_, self.dimension_ = index.ntotal, index.d
+        self.mapped_ = mapped
 
     def add(self, vectors: np.ndarray) -> FaissSearch:
         """Append vectors (rows n_vectors_, n_vectors_ + 1, ...) without retraining."""
         check_is_fitted(self, "index_")
-        if getattr(self, "mapped_", False):
+        if self.mapped_:
             raise ValueError("this index is mapped read-only; open the bundle unmapped to add to it")
         self.index_.add(check_vectors(vectors, self.dimension_))
         self.n_vectors_ = self.index_.ntotal
@@ -179,8 +180,7 @@ class FaissSearch(BaseEstimator):
 
         flags = (faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY) if mapped else 0
         searcher = cls(nprobe=nprobe)
-        searcher._set_index(faiss.read_index(str(path), flags))
-        searcher.mapped_ = mapped
+        searcher._set_index(faiss.read_index(str(path), flags), mapped)
         return searcher
 
 

@@ -49,15 +49,28 @@ def test_reliability_bins_by_hand():
         [0.1233, 0.3333, 3], [0.925, 0.5, 2]]
 
 
-def one_shot_gallery(count: int, seed: int):
-    """Calibration examples of a gallery whose own answers are often wrong: 60% of the
-    crops of known bands are named right and stand out (large margin), the other 40% are
-    named wrong and look like the crops of unknown bands (small margin)."""
+def calibration_examples(count: int, seed: int, known_share: float, right_share: float,
+                         right_margin: float, spread: float):
+    """Calibration examples: `known_share` of the crops show known bands, `right_share`
+    of those are named right and stand out by a margin of `right_margin`; the wrong answers
+    and the crops of unknown bands sit around 0 (both with noise `spread`)."""
     rng = np.random.default_rng(seed)
-    known = rng.random(count) < 0.5
-    correct = known & (rng.random(count) < 0.6)
-    margin = np.where(correct, rng.normal(2.0, 0.7, count), rng.normal(0.0, 0.7, count))
+    known = rng.random(count) < known_share
+    correct = known & (rng.random(count) < right_share)
+    margin = np.where(correct, rng.normal(right_margin, spread, count), rng.normal(0.0, spread, count))
     return np.stack([margin, rng.normal(0, 1, count)], axis=1), known, correct
+
+
+def one_shot_gallery(count: int, seed: int):
+    """A gallery whose own answers are often wrong: 60% of the crops of known bands are
+    named right and stand out, the other 40% look like the crops of unknown bands."""
+    return calibration_examples(count, seed, known_share=0.5, right_share=0.6, right_margin=2.0, spread=0.7)
+
+
+def separable_gallery(count: int, seed: int):
+    """Calibration examples whose right answers all stand clear of the wrong ones (a
+    gallery of covers: the right one verifies with tens of inliers, no other does)."""
+    return calibration_examples(count, seed, known_share=0.7, right_share=0.99, right_margin=4.0, spread=0.5)
 
 
 def test_answers_more_likely_wrong_than_right_are_rejected():
@@ -84,3 +97,19 @@ def test_the_probability_floor_travels_with_the_rejector():
     assert OpenSetRejector.from_json(old).min_probability == 0.0
     with pytest.raises(ValueError, match="min_probability"):
         OpenSetRejector(min_probability=1.0).fit(X, known, correct)
+
+
+def test_rejector_rejects_no_right_answer_where_right_and_wrong_separate():
+    X, known, correct = separable_gallery(2000, seed=1)
+    rejector = OpenSetRejector(max_known_rejection=0.04).fit(X, known, correct)
+    X_test, known_test, correct_test = separable_gallery(2000, seed=2)
+    accepted = rejector.accept(X_test)
+    assert np.mean(~accepted[correct_test]) <= 0.005  # the 4% budget is not spent for nothing
+    assert np.mean(~accepted[~correct_test]) >= 0.98
+    assert rejector.report_["known_rejected"] < 0.02
+    # Where they overlap, the known-rejection budget caps the threshold as before.
+    overlapping = np.where(correct[:, None], X, X + [3.0, 0.0])
+    capped = OpenSetRejector(max_known_rejection=0.04, min_probability=0.0).fit(overlapping, known, correct)
+    assert capped.report_["known_rejected"] == pytest.approx(0.04, abs=0.002)
+    with pytest.raises(ValueError, match="max_wrong_acceptance"):
+        OpenSetRejector(max_wrong_acceptance=1.0).fit(X, known, correct)
