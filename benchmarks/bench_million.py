@@ -48,10 +48,24 @@ SHARD_REFERENCES = 50_000
 RECALL_QUERIES = 500
 
 
-def rss_mib() -> float:
-    """Resident memory of this process now (anonymous and mapped file pages)."""
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * 4096 / 2**20
+def memory_mib() -> dict:
+    """Resident memory of this process now, in MiB: in all, its own (anonymous) pages, and
+    the pages of mapped files, which the page cache shares between the server's workers
+    and the kernel may drop; with the files that hold most of them."""
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    kib = {key: int(status[key].split()[0]) for key in ("VmRSS", "RssAnon", "RssFile")}
+    by_file: dict[str, int] = {}
+    name = ""
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        fields = line.split()
+        if "-" in fields[0] and not fields[0].endswith(":"):
+            name = fields[5] if len(fields) > 5 else ""
+        elif fields[0] == "Rss:" and name.startswith("/"):
+            by_file[name] = by_file.get(name, 0) + int(fields[1])
+    largest = sorted(by_file.items(), key=lambda item: -item[1])[:8]
+    return {"rss": round(kib["VmRSS"] / 1024), "anonymous": round(kib["RssAnon"] / 1024),
+            "files": round(kib["RssFile"] / 1024),
+            "largest_files": {name: round(size / 1024) for name, size in largest}}
 
 
 def seed_codes(path: KindPath, view: str) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -151,11 +165,11 @@ def query(args) -> dict:
     from data.crops import ground_truth_crops, iter_crop_images
     from data.dataset import load_dataset
 
-    before = rss_mib()
+    before = memory_mib()
     started = time.perf_counter()
     index = RetrievalIndex.open(args.index, verify=False, mapped=True)
-    report = {"open_s": round(time.perf_counter() - started, 2), "rss_mib_before_open": round(before),
-              "rss_mib_open": round(rss_mib()), "kinds": {}}
+    report = {"open_s": round(time.perf_counter() - started, 2), "memory_mib_before_open": before,
+              "memory_mib_open": memory_mib(), "kinds": {}}
     for kind, folder in (("logo", args.logo_crops), ("album", args.cover_crops)):
         dataset = load_dataset(folder)
         crops = [c for c in ground_truth_crops(dataset, args.split) if c.kind == kind][:args.queries]
@@ -169,9 +183,8 @@ def query(args) -> dict:
             match_ms.append(total - result.timings_ms["features"])
         report["kinds"][kind] = {"queries": len(match_ms), **percentiles("match_ms", match_ms),
                                  **percentiles("verify_ms", verify_ms),
-                                 **percentiles("features_ms", features_ms)}
+                                 **percentiles("features_ms", features_ms), "memory_mib_after": memory_mib()}
         print(kind, report["kinds"][kind], flush=True)
-    report["rss_mib_after_queries"] = round(rss_mib())
     return report
 
 
