@@ -74,7 +74,7 @@ def seed_codes(path: KindPath, view: str) -> list[tuple[np.ndarray, np.ndarray]]
     encoded = []
     for shard, start, count in store.table.tolist():
         positions, codes = store.shards[shard]
-        encoded.append((np.array(positions[start:start + count]), np.array(codes[start:start + count])))
+        encoded.append((positions.rows(start, count), codes.rows(start, count)))
     return encoded
 
 

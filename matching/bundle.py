@@ -34,6 +34,7 @@ import os
 import re
 import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,9 +100,13 @@ class Generation:
             raise BundleError(f"{self.path}: the manifest lists no file {name!r}")
         return self.path / name
 
-    def array(self, name: str, mmap: bool = False) -> np.ndarray:
-        """A stored .npy array; with `mmap`, mapped read-only and read page by page on use."""
-        return np.load(self.file(name), mmap_mode="r" if mmap else None, allow_pickle=False)
+    def array(self, name: str) -> np.ndarray:
+        """A stored .npy array, read whole."""
+        return np.load(self.file(name), allow_pickle=False)
+
+    def rows(self, name: str) -> StoredRows:
+        """A stored .npy array whose rows are read only when asked for (`StoredRows`)."""
+        return StoredRows(self.file(name))
 
     def json(self, name: str):
         return json.loads(self.file(name).read_text(encoding="utf-8"))
@@ -247,3 +252,44 @@ class GenerationWriter:
             with contextlib.suppress(OSError):
                 shutil.rmtree(self.root / old)
         return Generation(self.root, name, full)
+
+
+
+class StoredRows:
+    """The rows of a stored .npy array, read on demand with `os.pread`: nothing is loaded
+    or mapped.
+
+    Why not a memory map: a touched page of a mapped file counts in the resident memory
+    of every process that maps it, and where the file sits in the page cache in large
+    folios (just written, or read ahead) one touch maps the whole folio, so a server's
+    workers each seemed to hold gigabytes of a million-reference keypoint store.
+    Read through the page cache, the workers share one cached copy and each holds only
+    the few kilobytes it reads.
+    """
+
+    def __init__(self, path: Path):
+        with open(path, "rb") as file:
+            version = np.lib.format.read_magic(file)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran_order, dtype = read_header(file)
+            self.offset = file.tell()
+        if dtype.hasobject or not shape or (fortran_order and len(shape) > 1):
+            raise BundleError(f"{path}: not an array of rows of numbers in C order; rebuild the bundle")
+        self.path, self.dtype, self.shape = path, dtype, tuple(shape)
+        self.row_bytes = dtype.itemsize * int(np.prod(shape[1:]))
+        self._fd = os.open(path, os.O_RDONLY)
+        weakref.finalize(self, os.close, self._fd)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def rows(self, start: int, count: int) -> np.ndarray:
+        """Rows start .. start + count - 1, a read-only array of their own."""
+        if start < 0 or count < 0 or start + count > len(self):
+            raise IndexError(f"rows {start}..{start + count} of {self.path}, which has {len(self)}")
+        size = count * self.row_bytes
+        data = os.pread(self._fd, size, self.offset + start * self.row_bytes)
+        if len(data) != size:
+            raise BundleError(f"{self.path}: shorter than its header says; the bundle is damaged")
+        return np.frombuffer(data, self.dtype).reshape((count, *self.shape[1:]))

@@ -4,10 +4,11 @@ Verification needs the local features of only the few references on a query's
 shortlist, so the store must not be loaded whole: a gallery of a million covers holds
 gigabytes of descriptors. Features are written in shards, each a pair of .npy files
 (positions and descriptor codes, `matching.keypoint_codec`), plus one table of
-(shard, start, count) per reference row. Shards are memory-mapped when the index is
-opened (nothing is read then; mapping every shard up front also keeps a reader working
-after a later writer prunes its generation) and a reference's rows are read on demand;
-serving workers that map the same files share one copy in the page cache.
+(shard, start, count) per reference row. Every shard file is opened when the index is
+opened (nothing is read then; holding them open also keeps a reader working after a
+later writer prunes its generation) and a reference's rows are read on demand
+(`matching.bundle.StoredRows`); serving workers reading the same files share one copy
+in the page cache.
 
 A ``pq16`` store keeps its codebook beside the shards (``codebook.npy``); a store
 without one is ``uint8``, as every bundle built before the codec existed.
@@ -74,7 +75,7 @@ def write_encoded_shard(writer: GenerationWriter, prefix: str, shard: int,
 
 
 class KeypointStore:
-    """Per-reference-row local features, read from memory-mapped shards on demand."""
+    """Per-reference-row local features, read from the shard files on demand."""
 
     def __init__(self, generation: Generation, prefix: str):
         self.table = generation.array(table_name(prefix))
@@ -82,8 +83,8 @@ class KeypointStore:
         self.shards = {}
         for shard in np.unique(self.table[:, 0]).tolist():
             keypoints_name, descriptors_name = shard_names(prefix, shard)
-            self.shards[shard] = (generation.array(keypoints_name, mmap=True),
-                                  generation.array(descriptors_name, mmap=True))
+            self.shards[shard] = (generation.rows(keypoints_name),
+                                  generation.rows(descriptors_name))
 
     def __len__(self) -> int:
         return len(self.table)
@@ -91,4 +92,4 @@ class KeypointStore:
     def __getitem__(self, row: int) -> LocalFeatures:
         shard, start, count = (int(v) for v in self.table[row])
         keypoints, codes = self.shards[shard]
-        return self.codec.decode(keypoints[start:start + count], codes[start:start + count])
+        return self.codec.decode(keypoints.rows(start, count), codes.rows(start, count))

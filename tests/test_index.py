@@ -3,6 +3,7 @@
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -289,3 +290,31 @@ def test_a_kind_the_preset_cannot_index_is_refused_before_any_extraction(dataset
         RetrievalIndex.build(dataset.references, dataset.root, "tiny", configs={"logo": TINY["logo"]},
                              progress=False)
 
+
+
+
+def test_stored_rows_read_as_saved_without_loading_or_mapping(tmp_path):
+    arrays = {"rows.npy": np.arange(60, dtype=np.float16).reshape(5, 6, 2),
+              "vector.npy": np.arange(7, dtype=np.int64), "empty.npy": np.zeros((0, 16), np.uint8)}
+    with GenerationWriter(tmp_path / "bundle") as writer:
+        for name, array in arrays.items():
+            writer.save_array(name, array)
+        writer.save_array("fortran.npy", np.asfortranarray(np.ones((3, 4))))
+        writer.commit({})
+    generation = open_generation(tmp_path / "bundle")
+    for name, array in arrays.items():
+        stored = generation.rows(name)
+        assert len(stored) == len(array)
+        assert np.array_equal(stored.rows(0, len(array)), array)
+        if len(array) > 2:
+            assert stored.rows(1, 2).dtype == array.dtype and np.array_equal(stored.rows(1, 2), array[1:3])
+    stored = generation.rows("rows.npy")
+    with pytest.raises(IndexError):
+        stored.rows(4, 2)
+    assert str(generation.file("rows.npy")) not in Path("/proc/self/maps").read_text()
+    with pytest.raises(BundleError, match="C order"):
+        generation.rows("fortran.npy")
+    with open(generation.file("rows.npy"), "r+b") as file:  # cut short
+        file.truncate(generation.file("rows.npy").stat().st_size - 8)
+    with pytest.raises(BundleError, match="shorter"):
+        stored.rows(0, 5)
