@@ -19,3 +19,18 @@ def read_image(path: str | Path) -> np.ndarray:
     if image is None:
         raise UnreadableImage(f"{path}: not a readable image")
     return np.ascontiguousarray(image[:, :, ::-1])
+
+
+#: File suffixes taken for images where a folder is read whole.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def spread_sample(folders: list[Path], count: int) -> list[Path]:
+    """Up to `count` images of each folder, spread evenly over its sorted file names:
+    a fixed, reproducible choice for training the shipped models on part of a folder."""
+    chosen = []
+    for folder in folders:
+        images = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        chosen += images[::max(1, len(images) // count)][:count]
+    return chosen
+

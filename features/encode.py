@@ -7,8 +7,10 @@ The encoder is where a preset's global descriptor is decided:
 - ``gem``: the GeM-pooled CNN vector of `features.extract`;
 - ``learned``: the learned logo descriptor of `features.logo_descriptor`.
 
-One part is used as it is; two are fused by `features.fusion.fuse`. A projection then
-shrinks the result to a compact dimension for the ANN index:
+One part is used as it is; two are fused by `features.fusion.fuse`. `gem_projection`
+first projects the GeM part on a basis fitted on real images (`features.gem_projection`),
+so a fused logo vector fits in 1 KiB. A projection then shrinks the result to a compact
+dimension for the ANN index:
 
 - ``"pca-whiten"`` / ``"pca"``: `features.pca.PcaWhitening` with or without whitening;
 - ``"svd"``: projection on the leading right singular vectors of the *uncentred*
@@ -39,6 +41,7 @@ from sklearn.utils.validation import check_is_fitted
 from features.codebook import Codebook, check_int
 from features.extract import Extraction
 from features.fusion import fuse, leading_part
+from features.gem_projection import load_projection, project
 from features.normalize import l2_normalize
 from features.pca import PcaWhitening
 from features.vlad import VladEncoder
@@ -71,6 +74,7 @@ class EncoderConfig:
     components: int = 512
     sample_size: int = 100_000
     random_state: int | None = 0
+    gem_projection: str | None = None
 
     def __post_init__(self):
         parts = tuple(self.parts) if not isinstance(self.parts, str) else (self.parts,)
@@ -89,6 +93,10 @@ class EncoderConfig:
             raise ValueError(f"projection must be one of {PROJECTIONS}, got {self.projection!r}")
         if self.random_state is not None:
             check_int("random_state", self.random_state, 0)
+        projects_gem = isinstance(self.gem_projection, str) and "gem" in parts
+        if self.gem_projection is not None and not projects_gem:
+            raise ValueError(f"gem_projection ('shipped' or a basis file) needs a gem part, got "
+                             f"{self.gem_projection!r} with parts {parts!r}")
 
     def params(self) -> dict:
         """JSON-ready parameters, as a preset or manifest gives them (`matching.presets.PathConfig`)."""
@@ -107,15 +115,17 @@ class GlobalEncoder(BaseEstimator, TransformerMixin):
     (VLAD k), `intra_norm` and `power_norm` (VLAD variant, see `features.vlad`),
     `fusion_weight` (weight of the second part), `projection` (one of `PROJECTIONS`, see
     the module docstring) to `components` dimensions (fewer when there are fewer
-    references), `sample_size` (descriptors sampled for k-means), `random_state`.
-    Fitted: ``vlad_`` (part -> VladEncoder), ``projection_`` (PcaWhitening,
-    TruncatedSVD or None), ``dimension_``.
+    references), `sample_size` (descriptors sampled for k-means), `random_state`,
+    `gem_projection` (``"shipped"`` or a basis file: the GeM part projected first, see
+    `features.gem_projection`). Fitted: ``vlad_`` (part -> VladEncoder), ``gem_basis_``
+    (array or None), ``projection_`` (PcaWhitening, TruncatedSVD or None), ``dimension_``.
     """
 
     def __init__(self, parts: Sequence[str] = ("sift_vlad",), sift_clusters: int = 64,
                  conv5_clusters: int = 16, intra_norm: bool = True, power_norm: bool = True,
                  fusion_weight: float = 0.5, projection: str | None = "svd", components: int = 512,
-                 sample_size: int = 100_000, random_state: int | None = 0):
+                 sample_size: int = 100_000, random_state: int | None = 0,
+                 gem_projection: str | None = None):
         self.parts = parts
         self.sift_clusters = sift_clusters
         self.conv5_clusters = conv5_clusters
@@ -126,6 +136,7 @@ class GlobalEncoder(BaseEstimator, TransformerMixin):
         self.components = components
         self.sample_size = sample_size
         self.random_state = random_state
+        self.gem_projection = gem_projection
 
     @classmethod
     def from_config(cls, config: EncoderConfig) -> GlobalEncoder:
@@ -143,6 +154,7 @@ class GlobalEncoder(BaseEstimator, TransformerMixin):
     def fit(self, extractions: Sequence[Extraction], y=None) -> GlobalEncoder:
         """Fit on the references' extractions (at least two images)."""
         parts = self._check_params()
+        self.gem_basis_ = load_projection(self.gem_projection) if self.gem_projection else None
         self.vlad_ = {}
         for part in parts:
             if part not in GLOBAL_PARTS:
@@ -174,6 +186,8 @@ class GlobalEncoder(BaseEstimator, TransformerMixin):
             vectors = [getattr(extraction, part) for extraction in extractions]
             if any(v is None for v in vectors):
                 raise ValueError(f"the extractions lack the {part!r} vector this encoder needs")
+            if part == "gem" and self.gem_basis_ is not None:
+                return project(np.stack(vectors), self.gem_basis_)
             return l2_normalize(np.stack(vectors))
         source = part.removesuffix("_vlad")
         return self.vlad_[part].transform(_descriptor_sets(extractions, source))
@@ -222,6 +236,8 @@ class GlobalEncoder(BaseEstimator, TransformerMixin):
             pca = self.projection_.pca_
             arrays.update({"pca.mean": pca.mean_, "pca.components": pca.components_,
                            "pca.explained_variance": pca.explained_variance_})
+        if self.gem_basis_ is not None:
+            arrays["gem.projection"] = self.gem_basis_
         arrays = {name: np.asarray(array, np.float32) for name, array in arrays.items()}
         arrays["dimension"] = np.array([self.dimension_], np.int64)
         return arrays
@@ -231,6 +247,8 @@ class GlobalEncoder(BaseEstimator, TransformerMixin):
         """A fitted encoder from `get_params()` and `state()` output, without refitting."""
         encoder = cls(**params)
         parts = encoder._check_params()
+        encoder.gem_basis_ = (np.asarray(arrays["gem.projection"], np.float32)
+                              if encoder.gem_projection else None)
         encoder.vlad_ = {}
         for part in parts:
             if part in GLOBAL_PARTS:

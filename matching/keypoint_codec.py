@@ -25,7 +25,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from data.image_io import read_image
+from data.image_io import read_image, spread_sample
 from features.local import SIFT_DIM, LocalFeatures, extract_sift
 
 CODECS = ("uint8", "pq16")
@@ -123,10 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--count", type=int, default=300,
                         help="images used a folder, spread over its sorted names")
     args = parser.parse_args(argv)
-    chosen = []
-    for folder in args.photos:
-        images = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
-        chosen += images[::max(1, len(images) // args.count)][:args.count]
+    chosen = spread_sample(args.photos, args.count)
     centroids = train_codebook(chosen)
     np.savez_compressed(args.out, centroids=centroids)
     print(f"{args.out}: {centroids.shape} centroids from {len(chosen)} images")
