@@ -78,10 +78,12 @@ def shard_chunks(chunks: Sequence[Chunk], shard: tuple[int, int] | None) -> list
 
 def fingerprint(chunks: Sequence[Chunk], configs: dict[str, PathConfig], seed: int) -> str:
     """What the extractions depend on: the chunks' references, each kind's extraction
-    recipe (extractor, copies, whether SIFT is kept for the vector) and the seed."""
+    recipe (extractor, copies, whether SIFT is kept for the vector, and if not, how many
+    keypoints verification keeps: all a chunk holds) and the seed."""
     recipe = {kind: {"extractor": config.extractor.params(), "augment": config.augment,
                      "renditions": config.renditions, "blur": config.reference_blur,
                      "uses_sift": config.encoder.uses_sift,
+                     "kept_keypoints": None if config.encoder.uses_sift else config.verify_keypoints,
                      "learned_sha256": config.extractor.learned_sha256()}
               for kind, config in sorted(configs.items())}
     plan = [[chunk.kind, [[r.ref_id, r.band_id, r.album_id, r.path] for r in chunk.references]]

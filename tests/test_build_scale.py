@@ -3,6 +3,7 @@ uninterrupted one writes, losing and re-extracting nothing; shards extracted apa
 2-worker Dask cluster give that bundle too; the work folder refuses another build's
 chunks; the command line's --shard and --work run the same path."""
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -131,6 +132,19 @@ def test_a_work_folder_refuses_another_builds_chunks(dataset, tmp_path):
     with pytest.raises(ExtractionFileError, match="another build"):
         load_chunk(folder.chunk_path(chunks[0]), "0" * 64)
     assert len(folder.load(chunks[0]).extractions) == len(chunks[0].references)
+
+
+def test_the_fingerprint_knows_how_many_keypoints_a_chunk_keeps(dataset):
+    """A path whose vector reads no SIFT keeps only verification's keypoints in a chunk, so
+    a build that would keep more must not reuse those chunks; one that reads SIFT keeps
+    them all whatever verification takes."""
+    chunks = plan_chunks(dataset.references, CHUNK)
+    global_only = {kind: dataclasses.replace(config, encoder={"parts": ["gem"], "projection": None},
+                                             extractor={"gem_sizes": [224], "sift": "rootsift"})
+                   for kind, config in TINY.items()}
+    for configs, differs in ((global_only, True), (TINY, False)):
+        more = {kind: dataclasses.replace(config, verify_keypoints=500) for kind, config in configs.items()}
+        assert (fingerprint(chunks, configs, 0) != fingerprint(chunks, more, 0)) == differs
 
 
 def test_shards_are_parsed_and_checked():
