@@ -16,8 +16,9 @@ default here does not change what an existing bundle does.
   index (about 0.5 KiB a reference); of its best 100, the 8 with the most one-to-one
   RootSIFT matches are verified by RANSAC and re-rank the list;
   logos by the learned logo descriptor (256-D, features/logo_descriptor.py) fused with a
-  grayscale ImageNet GeM vector (1280-D, weight 0.4, unprojected), each reference averaged
-  with 16 renditions of it, in faiss; the best 30 verified with RootSIFT of both
+  grayscale ImageNet GeM vector (1280-D projected to 512-D on a shipped basis,
+  `features.gem_projection`; weight 0.4), 768-D in an SQ8 faiss index (0.76 KiB a
+  reference), each reference averaged with 16 renditions of it; the best 30 verified with RootSIFT of both
   polarities and of the ink map, the two views' inliers summed. Both kinds verify against the
   keypoints of a softened copy of each reference (`reference_blur`), whose vector also
   joins the reference's; those keypoints are stored product-quantised (`pq16`), 400 of a
@@ -181,11 +182,13 @@ PRESETS: dict[str, dict[str, PathConfig]] = {
         # Retrieval: FlickrLogos-27 one-shot). RootSIFT verification (both
         # polarities) promotes a candidate only on clear geometric evidence, which clean
         # or own-colour prints still give, and verification on the ink map (`ink`) gives
-        # it for prints in another colour too.
+        # it for prints in another colour too. The GeM part is projected to 512-D so the
+        # vector fits in 1 KiB (issue 25), at the same top-1 and open-set figures.
         "logo": PathConfig(
             extractor={"learned": "shipped", "gem_sizes": [224], "sift": "rootsift", "sift_keypoints": 1000,
                        "sift_max_side": 640, "polarity": True, "both_polarities": True, "ink": True},
-            encoder={"parts": ["learned", "gem"], "fusion_weight": 0.4, "projection": None},
+            encoder={"parts": ["learned", "gem"], "fusion_weight": 0.4, "projection": None,
+                     "gem_projection": "shipped"},
             searcher="faiss",
             renditions=16,
             verify=30,
