@@ -18,7 +18,7 @@ GET_AN_INDEX = ("build one with `kyb index build --dataset DIR --out INDEX`, or 
 
 def check_index(index_path: Path | None) -> None:
     """Stop with one line, before any worker starts, unless `index_path` is an index bundle
-    whose every file matches its checksum (checked once here: the workers map it unchecked)."""
+    whose every file matches its checksum (checked once here: the workers open it unchecked)."""
     from matching.bundle import BundleError, open_generation
 
     if index_path is None:
@@ -39,7 +39,7 @@ def check_index(index_path: Path | None) -> None:
               help="Address to listen on (0.0.0.0 for every interface).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
-              help="Worker processes; each loads its own copy of the models and maps the one bundle.")
+              help="Worker processes; each loads its own models and reads the one bundle (page cache).")
 @click.option("--timeout", default=120, show_default=True, type=click.IntRange(10, 3600),
               help="Seconds a request may take before its worker is restarted.")
 def serve(index_path: Path | None, url: str | None, host: str, port: int, workers: int, timeout: int):
