@@ -33,4 +33,3 @@ def spread_sample(folders: list[Path], count: int) -> list[Path]:
         images = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         chosen += images[::max(1, len(images) // count)][:count]
     return chosen
-

@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from data.background_screen import marked_names
+from data.image_io import IMAGE_SUFFIXES
 from data.imaging import resize_to, to_float
 from data.train_real import train_real_dir, warn_missing_once
 
@@ -51,7 +52,7 @@ def _photo_files() -> list[Path]:
     for folder in list(SYSTEM_PHOTO_DIRS) + folders:
         if Path(folder).is_dir():
             files += sorted(p for p in Path(folder).rglob("*")
-                            if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+                            if p.suffix.lower() in IMAGE_SUFFIXES)
     return [p for p in files if p.exists()]
 
 
@@ -111,8 +112,7 @@ def all_real_photo_files() -> list[Path]:
     if folder is None or not (folder / "backgrounds").is_dir():
         warn_missing_once()
         return []
-    suffixes = (".jpg", ".jpeg", ".png")
-    return sorted(p for p in (folder / "backgrounds").iterdir() if p.suffix.lower() in suffixes)
+    return sorted(p for p in (folder / "backgrounds").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def real_photo_files() -> list[Path]:

@@ -254,7 +254,6 @@ class GenerationWriter:
         return Generation(self.root, name, full)
 
 
-
 class StoredRows:
     """The rows of a stored .npy array, read on demand with `os.pread`: nothing is loaded
     or mapped.

@@ -18,11 +18,12 @@ default here does not change what an existing bundle does.
   logos by the learned logo descriptor (256-D, features/logo_descriptor.py) fused with a
   grayscale ImageNet GeM vector (1280-D projected to 512-D on a shipped basis,
   `features.gem_projection`; weight 0.4), 768-D in an SQ8 faiss index (0.76 KiB a
-  reference), each reference averaged with 16 renditions of it; the best 30 verified with RootSIFT of both
-  polarities and of the ink map, the two views' inliers summed. Both kinds verify against the
-  keypoints of a softened copy of each reference (`reference_blur`), whose vector also
-  joins the reference's; those keypoints are stored product-quantised (`pq16`), 400 of a
-  cover and 200 a view of a logo, in 8 KB a reference.
+  reference), each reference averaged with 16 renditions of it; the best 30 verified
+  with RootSIFT of both polarities and of the ink map, the two views' inliers summed.
+  Both kinds verify against the keypoints of a softened copy of each reference
+  (`reference_blur`), whose vector also joins the reference's; those keypoints are stored
+  product-quantised (`pq16`), 400 of a cover and 200 a view of a logo, in 8 KB a
+  reference.
   BENCHMARKS.md (Retrieval) has the measurements behind these choices.
 """
 

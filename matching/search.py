@@ -11,8 +11,8 @@ pipeline does not care which one ran.
   dimension (512-D = 512 bytes, ranking all but unchanged); ``"ivf-sq8"`` adds inverted
   lists over k-means cells and scales to millions of references, answering in
   milliseconds (benchmarks/bench_ann.py). ``"sq4"`` and ``"ivf-sq4"`` take half a byte per
-  dimension, at some cost in recall against exact search. ``"auto"`` picks sq8 below `AUTO_IVF_MIN`
-  vectors, ivf-sq8 above. New vectors are appended with `add`, never retraining the
+  dimension, at some cost in recall against exact search. ``"auto"`` picks sq8 below
+  `AUTO_IVF_MIN` vectors, ivf-sq8 above. New vectors are appended with `add`, never retraining the
   quantiser (values outside the trained range are clipped), so `kyb index add` stays
   cheap.
 """
