@@ -74,3 +74,14 @@ def test_training_fits_an_orthonormal_basis_on_images():
     np.testing.assert_allclose(basis @ basis.T, np.eye(4), atol=1e-4)
     with pytest.raises(ValueError, match="too few"):
         train_projection(images[:4], components=4)
+
+
+def test_the_shipped_basis_was_fitted_on_the_default_logo_paths_gem():
+    """The basis only fits vectors pooled as it was trained; the default preset must ask for those."""
+    from features.gem_projection import TRAINING_EXTRACTOR
+    from matching.presets import PRESETS
+
+    logo = PRESETS["default"]["logo"]
+    assert logo.encoder.gem_projection == "shipped"
+    assert {name: getattr(logo.extractor, name) for name in TRAINING_EXTRACTOR} == TRAINING_EXTRACTOR
+    assert logo.extractor.gem_grayscale and logo.extractor.gem_p == 3.0  # the defaults it was trained with
