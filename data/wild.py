@@ -6,7 +6,8 @@ mark fills the frame on a plain ground, sits on a metal or enamel badge, or is s
 surface of a real photograph, lit by that photograph's light. A detector that saw only
 prints and patches does not fire on them; this scene teaches it that a logo is a logo
 wherever it is. The box is the mark as a viewer sees it: the ink, or the whole badge when
-the ink sits on one (a crest is part of its mark).
+the ink sits on one (a crest is part of its mark), or the whole of a mark made of parts
+(data/composite_marks.py).
 
 A close-up of a mark (a patch or a print photographed alone) fills up to 60% of the
 frame, and a detector that sees only those learns "whatever fills the frame is a logo".
@@ -21,6 +22,7 @@ import cv2
 import numpy as np
 
 from data.compose import Item, Photo, Sheet, homography, paste, place
+from data.composite_marks import composite_mark
 from data.imaging import contrasting_colour, fill, random_colour, resize_to, smooth_field
 from data.scenes import logo_patch, logo_region, target_width
 
@@ -34,6 +36,8 @@ COVER_AREA = (0.3, 0.85)
 CASED_SHARE = 0.5
 SURFACE_AREA = (0.004, 0.12)
 BADGE_SHAPES = ("ellipse", "rounded", "shield")
+#: Share of bare marks made of two parts (an emblem and the lettering, or two colours).
+COMPOSITE_SHARE = 0.35
 
 
 def _plain_ground(photo: Photo, rng: np.random.Generator) -> None:
@@ -95,6 +99,8 @@ def _mark_sheet(item: Item, width: int, rng: np.random.Generator, ground: np.nda
         sheet.regions.append((item, (mask > 0.5).astype(np.float32)))
     else:
         rgb, alpha = logo_patch(item, width, rng, ground)
+        if rng.random() < COMPOSITE_SHARE:
+            rgb, alpha = composite_mark(rgb, alpha, rng, ground)
         sheet = Sheet(np.zeros((*alpha.shape, 3), np.float32), np.zeros(alpha.shape, np.float32))
         paste(sheet, rgb, alpha, 0, 0, item, logo_region(alpha))
     if rng.random() < 0.3:
