@@ -51,6 +51,18 @@ def held_out_bands(dataset_root: Path, share: float, seed: int, styles: set[str]
     return {indexed[i] for i in np.random.default_rng(seed).permutation(len(indexed))[:count]}
 
 
+def held_out_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The arguments that say which bands are held out and where the work folder is."""
+    parser.add_argument("dataset", type=Path)
+    parser.add_argument("work", type=Path)
+    parser.add_argument("--share", type=float, default=1 / 3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--styles", help="hold out only bands whose logo style is one of these "
+                                         "(comma-separated: legible, display, illegible, real)")
+    return parser
+
+
 def derived_dataset(source: Path, target: Path, held: set[int]) -> None:
     """`source` linked into `target`, its references.csv without the rows of `held` bands."""
     target.mkdir(parents=True, exist_ok=True)
@@ -83,15 +95,7 @@ def score(results: list[tuple], held: set[int]) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("dataset", type=Path)
-    parser.add_argument("work", type=Path)
-    parser.add_argument("--share", type=float, default=1 / 3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--split", default="test")
-    parser.add_argument("--styles", help="hold out only bands whose logo style is one of these "
-                                         "(comma-separated: legible, display, illegible, real)")
-    args = parser.parse_args()
+    args = held_out_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0])).parse_args()
     styles = set(args.styles.split(",")) if args.styles else None
     held = held_out_bands(args.dataset, args.share, args.seed, styles)
     derived, index = args.work / "dataset", args.work / "index"

@@ -131,11 +131,28 @@ def render_print(reference: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     like a detector box, partly occluded, then through a phone camera at a low resolution
     with JPEG.
     """
+    return _render_inked(*_inked(reference), rng)
+
+
+def render_prints(reference: np.ndarray, rng: np.random.Generator, count: int) -> list[np.ndarray]:
+    """`count` renditions (`render_print`, drawn one after the other from `rng`, so the
+    same as `count` calls), the reference's ink found once: it is a third of a
+    rendition's time."""
+    inked = _inked(reference)
+    return [_render_inked(*inked, rng) for _ in range(count)]
+
+
+def _inked(reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The reference's ink mask and colours (float RGB), cropped to the ink."""
     reference = as_float(reference)
     reference = reference[..., :3] if reference.ndim == 3 else np.repeat(reference[..., None], 3, axis=2)
     mask = ink_mask(reference)
     box = tight_box(mask, 0.3) or (0, 0, mask.shape[1], mask.shape[0])
-    mask, colours = (part[box[1]:box[3], box[0]:box[2]] for part in (mask, reference))
+    return mask[box[1]:box[3], box[0]:box[2]], reference[box[1]:box[3], box[0]:box[2]]
+
+
+def _render_inked(mask: np.ndarray, colours: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """`render_print` of ink already found (`_inked`)."""
     width = int(rng.integers(140, 420))
     height = max(8, int(mask.shape[0] * width / mask.shape[1] * rng.uniform(0.85, 1.2)))
     mask, colours = resize_to(mask, width, height), resize_to(colours, width, height)

@@ -110,14 +110,14 @@ def render_views(seed: int, index: int, renditions: int, partial_views: int = 0,
     from data.logos import design_logo, render_reference
     from data.names import band_name
     from data.real_logos import load_real_design
-    from data.renditions import render_beside, render_part, render_print
+    from data.renditions import render_beside, render_part, render_prints
 
     rng = np.random.default_rng([SEED_OFFSET + seed, index])
     design = load_real_design(real) if real is not None else design_logo(band_name(rng), rng)
     reference = render_reference(design, rng)
     views = [reference, augment_reference(reference, rng)]
     reference = to_uint8(reference)
-    views = [to_uint8(view) for view in views] + [render_print(reference, rng) for _ in range(renditions)]
+    views = [to_uint8(view) for view in views] + render_prints(reference, rng, renditions)
     for number in range(partial_views):
         if number % 2 == 0:
             views.append(render_part(reference, rng))

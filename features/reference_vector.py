@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from data.augment import augment_reference
-from data.renditions import render_print
+from data.renditions import render_prints
 from features.codebook import check_int
 from features.encode import GlobalEncoder
 from features.extract import Extraction, Extractor
@@ -101,7 +101,7 @@ def _reference_copies(recipe: ReferenceRecipe, image: np.ndarray, seed: Sequence
     if recipe.renditions:
         # A stream of its own, so that the renditions stay the same whatever `augment` is.
         rng = np.random.default_rng([*seed, RENDITION_STREAM])
-        copies += [render_print(image, rng) for _ in range(recipe.renditions)]
+        copies += render_prints(image, rng, recipe.renditions)
     return first, copies
 
 

@@ -12,7 +12,7 @@ from data.imaging import ink_mask, to_uint8
 from data.logos import design_logo, render_reference
 from data.names import band_name
 from data.real_logos import band_key
-from data.renditions import render_beside, render_part, render_print
+from data.renditions import render_beside, render_part, render_print, render_prints
 from data.train_real import TRAIN_REAL_ENV
 from features import descriptor_training
 from features.descriptor_training import TrainingConfig, train_descriptor
@@ -51,6 +51,16 @@ def test_render_print_is_deterministic_and_prints_the_logo_anew():
     assert first.dtype == np.uint8 and first.ndim == 3 and first.shape[2] == 3
     assert first.shape != other.shape or not np.array_equal(first, other)
     assert max(first.shape[:2]) <= 320  # through a low-resolution camera
+
+
+def test_renditions_in_a_row_equal_one_call_each():
+    reference = logo_references(1, seed=2)[0]
+    rng = np.random.default_rng(7)
+    one_by_one = [render_print(reference, rng) for _ in range(4)]
+    together = render_prints(reference, np.random.default_rng(7), 4)
+    assert len(together) == 4
+    for alone, batched in zip(one_by_one, together, strict=True):
+        np.testing.assert_array_equal(alone, batched)
 
 
 def test_prepare_gives_the_network_input_whatever_the_image():
