@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -76,12 +76,18 @@ class PipelineConfig:
 def keep_detections(detections: Sequence[Detection], config: PipelineConfig,
                     kinds: Collection[str] | None = None) -> list[Detection]:
     """The detections worth a query: of a kind in `kinds` (the index's; all when None),
-    confident enough, not a cross-kind duplicate, capped.
+    confident enough, not a cross-kind duplicate, capped. In an index of one kind, a box
+    of the other kind is asked as that kind.
 
     Why the kinds first: a box of a kind the index holds no references of can only answer
     nothing, and as a cross-kind duplicate it would hide the box that can (a cover boxed
-    both as a logo and as an album, in a gallery of covers).
+    both as a logo and as an album, in a gallery of covers). Why asked, not dropped: on
+    real photos the detector's logo-or-cover call is the weak part of its answer (it calls
+    many brand marks `album`), while the box itself is often right.
     """
+    if kinds is not None and len(set(kinds)) == 1:
+        only = next(iter(kinds))
+        detections = [d if d.kind == only else replace(d, kind=only) for d in detections]
     wanted = [d for d in detections if d.score >= config.min_score and (kinds is None or d.kind in kinds)]
     ranked = sorted(wanted, key=lambda d: -d.score)
     if not ranked:

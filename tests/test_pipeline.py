@@ -85,6 +85,15 @@ def test_keep_detections_lets_a_box_of_a_kind_the_index_lacks_hide_no_other():
     assert [d.kind for d in covers_only] == ["album"] and [d.kind for d in both] == ["logo"]
 
 
+def test_in_an_index_of_one_kind_a_box_of_the_other_kind_is_asked_as_that_kind():
+    # a brand mark the detector called a cover, in a gallery of logos only
+    detections = [Detection((0, 0, 100, 60), "album", 0.9), Detection((200, 0, 300, 60), "logo", 0.8)]
+    logos_only = keep_detections(detections, PipelineConfig(), kinds=("logo",))
+    assert [(d.box, d.kind) for d in logos_only] == [((0, 0, 100, 60), "logo"), ((200, 0, 300, 60), "logo")]
+    both = keep_detections(detections, PipelineConfig(), kinds=("logo", "album"))
+    assert [d.kind for d in both] == ["album", "logo"]
+
+
 def test_result_follows_the_openapi_schema_and_names_the_annotated_covers(oracle_pipeline, small_dataset):
     dataset = load_dataset(small_dataset)
     validator = schema_validator("IdentifyResult")
