@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from data.composite_marks import EMBLEMS, _two_coloured, _with_emblem, composite_mark, emblem
+from data.composite_marks import _two_coloured, _with_emblem, composite_mark, emblem
 from data.imaging import tight_box
 from data.scenes import logo_region
 
@@ -67,4 +67,13 @@ def test_composite_marks_are_deterministic_per_seed():
     again = composite_mark(rgb, alpha, np.random.default_rng(11), ground)
     for a, b in zip(first, again, strict=True):
         np.testing.assert_array_equal(a, b)
-    assert len(EMBLEMS) == 5
+
+
+def test_every_emblem_shape_is_drawn():
+    drawn = set()
+    for seed in range(60):
+        mask = emblem(48, np.random.default_rng(seed))
+        # A disc fills about 0.78 of its square, a ring less, a star or swoosh less still:
+        # the fill tells shapes apart well enough to see that several kinds come out.
+        drawn.add(round(float(mask.mean()), 1))
+    assert len(drawn) >= 3
