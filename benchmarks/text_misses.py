@@ -22,7 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from unindexed_text import held_out_arguments, held_out_bands  # noqa: E402
+from unindexed_text import held_out_arguments, held_out_of  # noqa: E402
 
 from data.boxes import box_iou  # noqa: E402
 from data.dataset import load_dataset  # noqa: E402
@@ -35,26 +35,27 @@ from retrieval.text_stage import RegionText, TextStage  # noqa: E402
 
 
 def fate(band_id: int, box, named: set[int], boxes: list, regions: tuple[RegionText, ...]) -> tuple[str, str]:
-    """(what became of one held-out object, the text read in its box)."""
+    """(what became of one held-out object, what was read in its box)."""
     if band_id in named:
         return "named", ""
-    overlaps = box_iou(np.array([box]), np.array(boxes))[0] if boxes else np.zeros(1)
-    if not boxes or overlaps.max() < 0.5:
+    if not boxes:
+        return "no box", ""
+    overlaps = box_iou(np.array([box]), np.array(boxes))[0]
+    if overlaps.max() < 0.5:
         return "no box", ""
     region = regions[int(overlaps.argmax())]
-    text = " | ".join(line.text for line in region.lines)
+    text = repr(" | ".join(line.text for line in region.lines))
     if not region.lines:
-        return "boxed, no text read", text
+        return "boxed, no text read", ""
     similarities = [e.hit.similarity for e in region.names if band_id in e.hit.band_ids]
     if not similarities:
         return "boxed, text is not the name", text
-    return f"boxed, name read at {max(similarities):.2f}, not named", text
+    return "boxed, name read, not named", f"{text} at {max(similarities):.2f}"
 
 
 def main() -> None:
     args = held_out_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0])).parse_args()
-    styles = set(args.styles.split(",")) if args.styles else None
-    held = held_out_bands(args.dataset, args.share, args.seed, styles)
+    held = held_out_of(args)
     dataset = load_dataset(args.work / "dataset")
     names = {int(band["band_id"]): band["name"] for band in dataset.bands}
     counts: Counter = Counter()
@@ -72,10 +73,10 @@ def main() -> None:
             regions = stage.read(image, boxes).boxes
             for obj in read_voc(dataset.annotation_path(photo), clip=True).objects:
                 if obj.band_id in held and not obj.difficult:
-                    what, text = fate(obj.band_id, obj.box, named, boxes, regions)
-                    counts["boxed, name read, not named" if "read at" in what else what] += 1
+                    what, read = fate(obj.band_id, obj.box, named, boxes, regions)
+                    counts[what] += 1
                     if what != "named":
-                        print(f"{photo}  {names[obj.band_id]!r}: {what}{f' ({text!r})' if text else ''}")
+                        print(f"{photo}  {names[obj.band_id]!r}: {what}{f' ({read})' if read else ''}")
         store.close()
     for what, count in counts.most_common():
         print(f"{count:4d}  {what}")

@@ -63,6 +63,16 @@ def held_out_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
     return parser
 
 
+def styles_of(args: argparse.Namespace) -> set[str] | None:
+    """The logo styles `--styles` names (None: any)."""
+    return set(args.styles.split(",")) if args.styles else None
+
+
+def held_out_of(args: argparse.Namespace) -> set[int]:
+    """The held-out bands that `held_out_arguments` name."""
+    return held_out_bands(args.dataset, args.share, args.seed, styles_of(args))
+
+
 def derived_dataset(source: Path, target: Path, held: set[int]) -> None:
     """`source` linked into `target`, its references.csv without the rows of `held` bands."""
     target.mkdir(parents=True, exist_ok=True)
@@ -96,8 +106,7 @@ def score(results: list[tuple], held: set[int]) -> dict:
 
 def main() -> None:
     args = held_out_arguments(argparse.ArgumentParser(description=__doc__.split("\n\n")[0])).parse_args()
-    styles = set(args.styles.split(",")) if args.styles else None
-    held = held_out_bands(args.dataset, args.share, args.seed, styles)
+    held, styles = held_out_of(args), styles_of(args)
     derived, index = args.work / "dataset", args.work / "index"
     derived_dataset(args.dataset, derived, held)
     if not index.exists():

@@ -50,8 +50,8 @@ def _with_emblem(rgb: np.ndarray, alpha: np.ndarray, rng: np.random.Generator,
     beside = rng.random() < 0.6
     size = max(8, int((height if beside else min(width, 3 * height)) * rng.uniform(0.8, 1.6)))
     symbol = emblem(size, rng)
-    colour = rgb[alpha > 0.5].mean(axis=0) if rng.random() < 0.5 and (alpha > 0.5).any() \
-        else contrasting_colour(rng, ground)
+    own = _ink_colour(rgb, alpha)
+    colour = own if rng.random() < 0.5 and own is not None else contrasting_colour(rng, ground)
     gap = int(size * rng.uniform(0.05, 0.3))
     if beside:
         out_h, out_w = max(height, size), size + gap + width
@@ -76,9 +76,15 @@ def _two_coloured(rgb: np.ndarray, alpha: np.ndarray, rng: np.random.Generator,
     low, high = int(width * 0.3), max(int(width * 0.3) + 1, int(width * 0.7))
     split = low + int(np.argmin(ink_per_column[low:high]))
     out = rgb.copy()
-    out[:, split:] = _another_colour(rgb[alpha > 0.5].mean(axis=0) if (alpha > 0.5).any() else ground,
-                                     rng, ground)
+    own = _ink_colour(rgb, alpha)
+    out[:, split:] = _another_colour(ground if own is None else own, rng, ground)
     return out, alpha
+
+
+def _ink_colour(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray | None:
+    """The mean colour of the lettering's ink, None where there is none."""
+    ink = alpha > 0.5
+    return rgb[ink].mean(axis=0) if ink.any() else None
 
 
 def _another_colour(ink: np.ndarray, rng: np.random.Generator, ground: np.ndarray) -> np.ndarray:
