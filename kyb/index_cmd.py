@@ -86,8 +86,9 @@ def index():
 @click.option("--calibration-from", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Copy the open-set calibration of this bundle instead (for datasets without "
                    "crops of unknown bands).")
-@click.option("--max-known-rejection", type=click.FloatRange(0, 1, max_open=True), default=0.04,
-              show_default=True, help="Share of known crops the calibrated threshold may reject.")
+@click.option("--max-wrong-acceptance", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.02, show_default=True,
+              help="Share of the calibration's wrong answers that may score high enough to stand.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing bundle (as a new generation).")
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
@@ -102,7 +103,7 @@ def index():
               help="Work folder of the extractions (repeatable: the first is written, all are read). "
                    "Default: OUT/.build, removed once the bundle is saved. A killed build resumes from it.")
 def build(dataset, from_db, url, out, preset, preset_file, calibration, calibration_dataset,
-          calibration_split, calibration_from, max_known_rejection, seed, force, workers, dask_address,
+          calibration_split, calibration_from, max_wrong_acceptance, seed, force, workers, dask_address,
           shard_text, work):
     """Index a dataset's (or the band database's) reference logos and covers, calibrate the
     open-set threshold, and write the bundle atomically. Run again, the same command
@@ -135,13 +136,13 @@ def build(dataset, from_db, url, out, preset, preset_file, calibration, calibrat
         if from_db:
             report = build_gallery_bundle(references, GALLERY_ROOT, out, preset, configs=configs, force=force,
                                           calibration_from=calibration_from,
-                                          max_known_rejection=max_known_rejection, seed=seed,
+                                          max_wrong_acceptance=max_wrong_acceptance, seed=seed,
                                           extraction=setup)
         else:
             splits = {"calibration_split": calibration_split} if calibration_split else {}
             report = build_bundle(dataset, out, preset, configs=configs, force=force, calibration=calibration,
                                   calibration_dataset=calibration_dataset, calibration_from=calibration_from,
-                                  max_known_rejection=max_known_rejection, seed=seed, extraction=setup,
+                                  max_wrong_acceptance=max_wrong_acceptance, seed=seed, extraction=setup,
                                   **splits)
     except (FileExistsError, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -50,7 +50,7 @@ def build_bundle(dataset_root: str | Path, out: str | Path, preset_name: str = "
                  configs: dict[str, PathConfig] | None = None, force: bool = False,
                  calibration: str = "auto", calibration_dataset: str | Path | None = None,
                  calibration_from: str | Path | None = None, calibration_split: str = CALIBRATION_SPLITS,
-                 max_known_rejection: float = 0.04, seed: int = 0, progress: bool = True,
+                 max_wrong_acceptance: float = 0.02, seed: int = 0, progress: bool = True,
                  extraction: ExtractionSetup | None = None) -> BuildReport:
     """Build the index of a dataset's references, calibrate it, and save it at `out`.
 
@@ -76,17 +76,17 @@ def build_bundle(dataset_root: str | Path, out: str | Path, preset_name: str = "
     if calibration_from is None and calibration == "photos":
         return _build_and_save(dataset.references, dataset.root, out, force, preset_name, configs, seed,
                                progress, lambda index: calibrate(index, held_out, calibration_split,
-                                                                 max_known_rejection, progress), extraction)
+                                                                 max_wrong_acceptance, progress), extraction)
     return build_gallery_bundle(dataset.references, dataset.root, out, preset_name, configs=configs,
                                 force=force, calibration_from=calibration_from,
-                                max_known_rejection=max_known_rejection, seed=seed, progress=progress,
+                                max_wrong_acceptance=max_wrong_acceptance, seed=seed, progress=progress,
                                 extraction=extraction)
 
 
 def build_gallery_bundle(references: Sequence[Reference], root: str | Path, out: str | Path,
                          preset_name: str = "default", *, configs: dict[str, PathConfig] | None = None,
                          force: bool = False, calibration_from: str | Path | None = None,
-                         max_known_rejection: float = 0.04, seed: int = 0,
+                         max_wrong_acceptance: float = 0.02, seed: int = 0,
                          progress: bool = True, extraction: ExtractionSetup | None = None) -> BuildReport:
     """Build the index of `references` (paths relative to `root`), calibrated on renditions
     of the references themselves (or on `calibration_from`'s rejectors), and save it at
@@ -96,7 +96,7 @@ def build_gallery_bundle(references: Sequence[Reference], root: str | Path, out:
             return copy_calibration(index, RetrievalIndex.open(calibration_from))
     else:
         def calibrate_index(index):
-            return self_calibrate(index, references, root, max_known_rejection=max_known_rejection,
+            return self_calibrate(index, references, root, max_wrong_acceptance=max_wrong_acceptance,
                                   seed=seed, progress=progress)
     return _build_and_save(references, root, out, force, preset_name, configs, seed, progress,
                            calibrate_index, extraction)

@@ -60,15 +60,13 @@ def calibration_splits(dataset: Dataset, split: str) -> list[str]:
 
 
 def calibrate(index: RetrievalIndex, dataset: Dataset, split: str = CALIBRATION_SPLITS,
-              max_known_rejection: float = 0.04, progress: bool = True) -> dict[str, dict]:
+              max_wrong_acceptance: float = 0.02, progress: bool = True) -> dict[str, dict]:
     """Fit each kind's rejector on the crops of `split` (comma-separated splits are
     pooled; `calibration_examples`) and install it in `index`.
 
     Why train and val pooled by default: the index holds only references, so every photo
-    split is held out from it, and the threshold is a low quantile of known crops'
-    confidences, which a few hundred crops place poorly: val covers alone put it among
-    the hardest known crops, where it let absent covers with a few chance inliers
-    through (BENCHMARKS.md, Retrieval).
+    split is held out from it, and the threshold is a high quantile of the wrong answers'
+    scores, which a few hundred crops place poorly.
 
     Returns per kind what happened: the rejector's calibration report, or the reason a
     kind could not be calibrated (no crops of known bands, or no wrong answers to learn
@@ -80,10 +78,10 @@ def calibrate(index: RetrievalIndex, dataset: Dataset, split: str = CALIBRATION_
     outcomes = run_queries(index, dataset, crops, top_k=whole_ranking,
                            progress=progress, description=f"calibration ({split})")
     by_kind = {kind: [o for o in outcomes if o.crop.kind == kind] for kind in index.kinds}
-    return fit_rejectors(index, by_kind, max_known_rejection, source=f"{split} split")
+    return fit_rejectors(index, by_kind, max_wrong_acceptance, source=f"{split} split")
 
 
-def fit_rejectors(index: RetrievalIndex, outcomes: dict[str, Sequence[Outcome]], max_known_rejection: float,
+def fit_rejectors(index: RetrievalIndex, outcomes: dict[str, Sequence[Outcome]], max_wrong_acceptance: float,
                   source: str) -> dict[str, dict]:
     """Fit each kind's rejector on its outcomes (`calibration_examples`) and install it;
     per kind, the calibration report or why the kind stays uncalibrated."""
@@ -91,7 +89,7 @@ def fit_rejectors(index: RetrievalIndex, outcomes: dict[str, Sequence[Outcome]],
     for kind, chosen in outcomes.items():
         X, known, correct = calibration_examples(chosen, index.paths[kind].verified_views)
         try:
-            rejector = OpenSetRejector(max_known_rejection=max_known_rejection).fit(X, known, correct)
+            rejector = OpenSetRejector(max_wrong_acceptance=max_wrong_acceptance).fit(X, known, correct)
         except ValueError as exc:
             summary[kind] = {"calibrated": False, "reason": f"{source}: {exc}"}
             continue

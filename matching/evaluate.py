@@ -161,7 +161,7 @@ def rejector_curve(index: RetrievalIndex, kind: str, outcomes: Sequence[Outcome]
     of a known band, its ranking with that band left out (an answer that can only be
     wrong), ordered by the rejector's score. Precision is the share of accepted answers
     that are right, recall the share of right answers accepted; `operating_point` is where
-    the bundle's threshold and probability floor accept. Why the left-out twins: the real
+    the bundle's threshold accepts. Why the left-out twins: the real
     sets show no band outside their gallery, and without wrong answers of absent bands a
     rejector's curve says nothing about them. None for an uncalibrated kind or no right
     answer."""

@@ -36,20 +36,17 @@ Each kind of evidence was kept for what it adds to the unknown examples rejected
 fixed share of known crops, cross-validated on the calibration crops
 (`benchmarks/rejector_ablation.py`; BENCHMARKS.md, Retrieval).
 
-A logistic regression turns these into a confidence score that the top answer is right
-(and an isotonic map turns that score into a calibrated probability); the
-threshold is then set on held-out crops (the train and val splits of a synthetic
-dataset) so that at most `max_known_rejection` of the crops of known bands are rejected.
-An answer is accepted only where, besides, its calibrated probability reaches
-`min_probability` (one half: more likely right than wrong). Why both: the quantile counts
-every crop of a known band, wrong top answers included, so where the gallery's own
-answers are often wrong (one-shot brand logos) it sits where the calibration examples are
-nearly all wrong, and accepted answers stated a probability near 0 (BENCHMARKS.md, End to
-end).
-Its examples of unknown bands are the splits' band_id-0 objects and, far more of them,
-every known crop answered again with its own band left out of the ranking
-(`matching.calibration.calibration_examples`). The fitted model is plain numbers, stored as
-JSON in the bundle.
+A logistic regression turns these into a score that the top answer is right. The score
+is read against the calibration's wrong answers (`matching.calibration.calibration_examples`:
+wrong top answers, the same rankings with their band left out, windows of no object):
+an answer stands where it outscores all but `max_wrong_acceptance` of them, and the
+probability it states is the share of them it outscores. Why the wrong answers alone: on
+real photos the right answers score lower than on the renditions or synthetic photos that
+calibrate a bundle, so a threshold or a probability read off the calibration's right
+answers rejects and understates real right answers; a wrong answer, an absent band's
+ranking above all, looks alike in both (BENCHMARKS.md, Retrieval). The same rule makes
+accepting an answer and stating a probability of at least 1 - `max_wrong_acceptance` one
+thing. The fitted model is plain numbers, stored as JSON in the bundle.
 """
 
 from __future__ import annotations
@@ -59,7 +56,6 @@ from collections.abc import Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
@@ -134,36 +130,25 @@ def ranking_features(ranking: Sequence[Candidate], verified_views: int) -> np.nd
 
 
 class OpenSetRejector(BaseEstimator):
-    """Logistic regression on `rank_features`, with a threshold on known crops.
+    """Logistic regression on `rank_features`, read against the calibration's wrong answers.
 
-    Parameters: `max_known_rejection` (share of known crops the threshold may reject on
-    the calibration set), `max_wrong_acceptance` (share of the calibration's wrong top
-    answers the threshold may let through: it rises no higher than it takes to reject the
-    rest, so where right and wrong answers separate, no right answer is rejected for the
-    known-rejection budget's sake; the budget still caps it where they overlap), `C`
-    (inverse regularisation of the regression), `min_known`
-    (fewest crops of known bands to place a threshold on: a quantile of one or two
-    scores is noise, and it rejected right answers with tens of inliers) and
-    `min_probability` (the calibrated probability of a right answer below which an answer
-    is rejected whatever its score; 0 turns the floor off). ``fit(X,
-    known, correct)``: X rows of rank features, `known` whether the crop's band is
-    indexed, `correct` whether the top answer was right. Fitted: ``threshold_``,
-    ``report_`` (what the threshold does on the calibration set).
+    Parameters: `max_wrong_acceptance` (the share of the calibration's wrong answers that
+    may score high enough to stand), `C` (inverse regularisation of the regression) and
+    `min_known` (fewest crops of known bands to calibrate on). ``fit(X, known, correct)``:
+    X rows of rank features, `known` whether the crop's band is indexed, `correct` whether
+    the top answer was right. Fitted: ``wrong_scores_`` (the wrong answers' scores,
+    sorted), ``threshold_``, ``report_`` (what the threshold does on the calibration set).
     """
 
-    def __init__(self, max_known_rejection: float = 0.04, C: float = 1.0, min_known: int = 10,
-                 min_probability: float = 0.5, max_wrong_acceptance: float = 0.01):
-        self.max_known_rejection = max_known_rejection
+    def __init__(self, max_wrong_acceptance: float = 0.02, C: float = 1.0, min_known: int = 10):
         self.max_wrong_acceptance = max_wrong_acceptance
         self.C = C
         self.min_known = min_known
-        self.min_probability = min_probability
 
     def fit(self, X: np.ndarray, known: np.ndarray, correct: np.ndarray) -> OpenSetRejector:
-        for name in ("max_known_rejection", "min_probability", "max_wrong_acceptance"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or not 0 <= value < 1:
-                raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
+        value = self.max_wrong_acceptance
+        if not isinstance(value, numbers.Real) or not 0 < value < 1:
+            raise ValueError(f"max_wrong_acceptance must lie in (0, 1), got {value!r}")
         X = np.asarray(X, np.float64)
         known, correct = np.asarray(known, bool), np.asarray(correct, bool)
         if X.ndim != 2 or len(X) != len(known) or len(X) != len(correct):
@@ -179,27 +164,25 @@ class OpenSetRejector(BaseEstimator):
         self.scaler_ = StandardScaler().fit(X)
         self.model_ = LogisticRegression(C=self.C, class_weight="balanced").fit(
             self.scaler_.transform(X), correct)
-        scores = self.confidence(X)
-        self.threshold_ = float(min(np.quantile(scores[known], self.max_known_rejection),
-                                    np.quantile(scores[~correct], 1 - self.max_wrong_acceptance)))
-        # The balanced regression ranks answers well but its scores are not frequencies of
-        # right answers; an isotonic map from score to the share of right answers is.
-        isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, correct)
-        self.calibration_ = (np.asarray(isotonic.X_thresholds_, np.float64),
-                             np.asarray(isotonic.y_thresholds_, np.float64))
+        self.wrong_scores_ = np.sort(self.confidence(X[~correct]))
+        # The least score that outscores (or ties) a share 1 - max_wrong_acceptance of them.
+        needed = int(np.ceil((1 - self.max_wrong_acceptance) * len(self.wrong_scores_)))
+        self.threshold_ = float(self.wrong_scores_[max(needed, 1) - 1])
         self.report_ = self.rates(self.accept(X), known)
         return self
 
     def probability(self, X: np.ndarray) -> np.ndarray | None:
-        """Calibrated probability that the top answer is right, per row of rank features;
-        None for a rejector fitted before it kept its calibration map."""
-        if getattr(self, "calibration_", None) is None:
+        """Per row of rank features, the probability stated for the top answer: the share
+        of the calibration's wrong answers its score reaches. None for a rejector read
+        from a bundle built before it kept them."""
+        if getattr(self, "wrong_scores_", None) is None:
             return None
-        thresholds, values = self.calibration_
-        return np.interp(self.confidence(X), thresholds, values)
+        reached = np.searchsorted(self.wrong_scores_, self.confidence(X), side="right")
+        return reached / len(self.wrong_scores_)
 
     def confidence(self, X: np.ndarray) -> np.ndarray:
-        """Probability that the top answer is right, per row of rank features."""
+        """The regression's score that the top answer is right, per row of rank features
+        (it orders answers; `probability` is what an answer states)."""
         check_is_fitted(self, "model_")
         return self.model_.predict_proba(self.scaler_.transform(np.atleast_2d(X)))[:, 1]
 
@@ -210,12 +193,9 @@ class OpenSetRejector(BaseEstimator):
         return int(self.scaler_.n_features_in_)
 
     def accept(self, X: np.ndarray) -> np.ndarray:
-        """Per row of rank features, whether the top answer stands: its score reaches the
-        threshold and (for a rejector with a calibration map) its probability reaches
-        `min_probability`."""
-        accepted = self.confidence(X) >= self.threshold_
-        probability = self.probability(X)
-        return accepted if probability is None else accepted & (probability >= self.min_probability)
+        """Per row of rank features, whether the top answer stands (its score reaches the
+        threshold; equivalently, its probability reaches 1 - `max_wrong_acceptance`)."""
+        return self.confidence(X) >= self.threshold_
 
     @staticmethod
     def rates(accepted: np.ndarray, known: np.ndarray) -> dict:
@@ -227,20 +207,17 @@ class OpenSetRejector(BaseEstimator):
 
     def to_json(self) -> dict:
         check_is_fitted(self, "model_")
-        return {"max_known_rejection": self.max_known_rejection, "C": self.C,
-                "min_probability": self.min_probability, "max_wrong_acceptance": self.max_wrong_acceptance,
+        return {"max_wrong_acceptance": self.max_wrong_acceptance, "C": self.C,
                 "scaler_mean": self.scaler_.mean_.tolist(), "scaler_scale": self.scaler_.scale_.tolist(),
                 "coef": self.model_.coef_.ravel().tolist(), "intercept": float(self.model_.intercept_[0]),
                 "threshold": self.threshold_, "report": self.report_,
-                "calibration": [values.tolist() for values in self.calibration_]}
+                "wrong_scores": self.wrong_scores_.tolist()}
 
     @classmethod
     def from_json(cls, values: dict) -> OpenSetRejector:
-        # Bundles written before the probability floor keep answering as they did (the
-        # threshold is stored, whichever rule placed it).
-        rejector = cls(values["max_known_rejection"], values["C"],
-                       min_probability=values.get("min_probability", 0.0),
-                       max_wrong_acceptance=values.get("max_wrong_acceptance", 0.0))
+        # A bundle built before the wrong answers were kept answers by its stored threshold
+        # and states no probability; `kyb index build --force` brings it up to date.
+        rejector = cls(values.get("max_wrong_acceptance") or 0.02, values["C"])
         rejector.scaler_ = StandardScaler()
         rejector.scaler_.mean_ = np.array(values["scaler_mean"], np.float64)
         rejector.scaler_.scale_ = np.array(values["scaler_scale"], np.float64)
@@ -252,7 +229,6 @@ class OpenSetRejector(BaseEstimator):
         rejector.model_.n_features_in_ = len(values["coef"])
         rejector.threshold_ = float(values["threshold"])
         rejector.report_ = values["report"]
-        calibration = values.get("calibration")  # absent from bundles built before it
-        rejector.calibration_ = None if calibration is None else tuple(np.array(v, np.float64)
-                                                                       for v in calibration)
+        wrong = values.get("wrong_scores")
+        rejector.wrong_scores_ = None if wrong is None else np.array(wrong, np.float64)
         return rejector

@@ -37,7 +37,7 @@ RENDERERS = {"logo": render_print, "album": render_cover_photo}
 
 def self_calibrate(index: RetrievalIndex, references: Sequence[Reference], root: str | Path, *,
                    known_examples: int = 300, max_references: int = 500, no_object: int = 150,
-                   max_known_rejection: float = 0.04, seed: int = 0,
+                   max_wrong_acceptance: float = 0.02, seed: int = 0,
                    progress: bool = True) -> dict[str, dict]:
     """Fit and install each kind's rejector on about `known_examples` renditions of (at
     most `max_references` of) its references, 2 to 16 renditions each, and `no_object`
@@ -62,7 +62,7 @@ def self_calibrate(index: RetrievalIndex, references: Sequence[Reference], root:
             images.append(_no_object_window(rng))
             crops.append(_crop(f"no object {number}", kind, UNKNOWN_BAND_ID, None))
         outcomes[kind] = _query(index, kind, crops, images, whole_ranking, progress)
-    return fit_rejectors(index, outcomes, max_known_rejection, source="gallery renditions")
+    return fit_rejectors(index, outcomes, max_wrong_acceptance, source="gallery renditions")
 
 
 def _query(index: RetrievalIndex, kind: str, crops: list[GroundTruthCrop], images: list[np.ndarray],
