@@ -36,17 +36,17 @@ Each kind of evidence was kept for what it adds to the unknown examples rejected
 fixed share of known crops, cross-validated on the calibration crops
 (`benchmarks/rejector_ablation.py`; BENCHMARKS.md, Retrieval).
 
-A logistic regression turns these into a score that the top answer is right. The score
-is read against the calibration's wrong answers (`matching.calibration.calibration_examples`:
-wrong top answers, the same rankings with their band left out, windows of no object):
-an answer stands where it outscores all but `max_wrong_acceptance` of them, and the
-probability it states is the share of them it outscores. Why the wrong answers alone: on
-real photos the right answers score lower than on the renditions or synthetic photos that
-calibrate a bundle, so a threshold or a probability read off the calibration's right
-answers rejects and understates real right answers; a wrong answer, an absent band's
-ranking above all, looks alike in both (BENCHMARKS.md, Retrieval). The same rule makes
-accepting an answer and stating a probability of at least 1 - `max_wrong_acceptance` one
-thing. The fitted model is plain numbers, stored as JSON in the bundle.
+A logistic regression turns these into a score that the top answer is right, and an
+isotonic map turns the score into the probability an answer states (the share of right
+answers among calibration examples scoring alike). An answer stands where its score
+outscores all but `max_wrong_acceptance` of the calibration's wrong answers (wrong top
+answers, the same rankings with their band left out, windows of no object:
+`matching.calibration.calibration_examples`). Why the wrong answers alone place the
+threshold: on real photos right answers score lower than on the renditions or synthetic
+photos that calibrate a bundle, so a threshold read off the calibration's right answers
+rejects real right answers; a wrong answer, an absent band's ranking above all, looks
+alike in both (BENCHMARKS.md, Retrieval). The fitted model is plain numbers, stored as
+JSON in the bundle.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
@@ -130,14 +131,14 @@ def ranking_features(ranking: Sequence[Candidate], verified_views: int) -> np.nd
 
 
 class OpenSetRejector(BaseEstimator):
-    """Logistic regression on `rank_features`, read against the calibration's wrong answers.
+    """Logistic regression on `rank_features`, thresholded on the calibration's wrong answers.
 
     Parameters: `max_wrong_acceptance` (the share of the calibration's wrong answers that
     may score high enough to stand), `C` (inverse regularisation of the regression) and
     `min_known` (fewest crops of known bands to calibrate on). ``fit(X, known, correct)``:
     X rows of rank features, `known` whether the crop's band is indexed, `correct` whether
-    the top answer was right. Fitted: ``wrong_scores_`` (the wrong answers' scores,
-    sorted), ``threshold_``, ``report_`` (what the threshold does on the calibration set).
+    the top answer was right. Fitted: ``threshold_``, ``calibration_`` (the isotonic map's
+    knots), ``report_`` (what the threshold does on the calibration set).
     """
 
     def __init__(self, max_wrong_acceptance: float = 0.02, C: float = 1.0, min_known: int = 10):
@@ -164,21 +165,26 @@ class OpenSetRejector(BaseEstimator):
         self.scaler_ = StandardScaler().fit(X)
         self.model_ = LogisticRegression(C=self.C, class_weight="balanced").fit(
             self.scaler_.transform(X), correct)
-        self.wrong_scores_ = np.sort(self.confidence(X[~correct]))
+        scores = self.confidence(X)
+        wrong = np.sort(scores[~correct])
         # The least score that outscores (or ties) a share 1 - max_wrong_acceptance of them.
-        needed = int(np.ceil((1 - self.max_wrong_acceptance) * len(self.wrong_scores_)))
-        self.threshold_ = float(self.wrong_scores_[max(needed, 1) - 1])
+        needed = int(np.ceil((1 - self.max_wrong_acceptance) * len(wrong)))
+        self.threshold_ = float(wrong[max(needed, 1) - 1])
+        # The balanced regression orders answers well but its scores are not frequencies of
+        # right answers; an isotonic map from score to the share of right answers is.
+        isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, correct)
+        self.calibration_ = (np.asarray(isotonic.X_thresholds_, np.float64),
+                             np.asarray(isotonic.y_thresholds_, np.float64))
         self.report_ = self.rates(self.accept(X), known)
         return self
 
     def probability(self, X: np.ndarray) -> np.ndarray | None:
-        """Per row of rank features, the probability stated for the top answer: the share
-        of the calibration's wrong answers its score reaches. None for a rejector read
-        from a bundle built before it kept them."""
-        if getattr(self, "wrong_scores_", None) is None:
+        """Calibrated probability that the top answer is right, per row of rank features;
+        None for a rejector read from a bundle built before it kept its calibration map."""
+        if getattr(self, "calibration_", None) is None:
             return None
-        reached = np.searchsorted(self.wrong_scores_, self.confidence(X), side="right")
-        return reached / len(self.wrong_scores_)
+        thresholds, values = self.calibration_
+        return np.interp(self.confidence(X), thresholds, values)
 
     def confidence(self, X: np.ndarray) -> np.ndarray:
         """The regression's score that the top answer is right, per row of rank features
@@ -193,8 +199,8 @@ class OpenSetRejector(BaseEstimator):
         return int(self.scaler_.n_features_in_)
 
     def accept(self, X: np.ndarray) -> np.ndarray:
-        """Per row of rank features, whether the top answer stands (its score reaches the
-        threshold; equivalently, its probability reaches 1 - `max_wrong_acceptance`)."""
+        """Per row of rank features, whether the top answer stands: its score reaches the
+        threshold."""
         return self.confidence(X) >= self.threshold_
 
     @staticmethod
@@ -211,12 +217,12 @@ class OpenSetRejector(BaseEstimator):
                 "scaler_mean": self.scaler_.mean_.tolist(), "scaler_scale": self.scaler_.scale_.tolist(),
                 "coef": self.model_.coef_.ravel().tolist(), "intercept": float(self.model_.intercept_[0]),
                 "threshold": self.threshold_, "report": self.report_,
-                "wrong_scores": self.wrong_scores_.tolist()}
+                "calibration": [values.tolist() for values in self.calibration_]}
 
     @classmethod
     def from_json(cls, values: dict) -> OpenSetRejector:
-        # A bundle built before the wrong answers were kept answers by its stored threshold
-        # and states no probability; `kyb index build --force` brings it up to date.
+        # Every bundle answers by its stored threshold, whichever rule placed it (one built
+        # before 2026-12-06 also had a probability floor, which no longer applies).
         rejector = cls(values.get("max_wrong_acceptance") or 0.02, values["C"])
         rejector.scaler_ = StandardScaler()
         rejector.scaler_.mean_ = np.array(values["scaler_mean"], np.float64)
@@ -229,6 +235,7 @@ class OpenSetRejector(BaseEstimator):
         rejector.model_.n_features_in_ = len(values["coef"])
         rejector.threshold_ = float(values["threshold"])
         rejector.report_ = values["report"]
-        wrong = values.get("wrong_scores")
-        rejector.wrong_scores_ = None if wrong is None else np.array(wrong, np.float64)
+        calibration = values.get("calibration")  # absent from bundles built before it
+        rejector.calibration_ = None if calibration is None else tuple(np.array(v, np.float64)
+                                                                       for v in calibration)
         return rejector
