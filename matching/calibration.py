@@ -59,10 +59,22 @@ def calibration_splits(dataset: Dataset, split: str) -> list[str]:
     return splits
 
 
+def photo_outcomes(index: RetrievalIndex, dataset: Dataset, split: str = CALIBRATION_SPLITS,
+                   progress: bool = True) -> dict[str, list[Outcome]]:
+    """Per kind, the outcomes of the crops of `split` (comma-separated splits are pooled)
+    queried with whole rankings: what `calibrate` fits the rejectors on."""
+    splits = calibration_splits(dataset, split)
+    crops = [crop for name in splits for crop in ground_truth_crops(dataset, name)]
+    whole_ranking = max(path.config.shortlist for path in index.paths.values())
+    outcomes = run_queries(index, dataset, crops, top_k=whole_ranking,
+                           progress=progress, description=f"calibration ({split})")
+    return {kind: [o for o in outcomes if o.crop.kind == kind] for kind in index.kinds}
+
+
 def calibrate(index: RetrievalIndex, dataset: Dataset, split: str = CALIBRATION_SPLITS,
               max_wrong_acceptance: float = 0.02, progress: bool = True) -> dict[str, dict]:
-    """Fit each kind's rejector on the crops of `split` (comma-separated splits are
-    pooled; `calibration_examples`) and install it in `index`.
+    """Fit each kind's rejector on the crops of `split` (`photo_outcomes`,
+    `calibration_examples`) and install it in `index`.
 
     Why train and val pooled by default: the index holds only references, so every photo
     split is held out from it, and the threshold is a high quantile of the wrong answers'
@@ -72,13 +84,8 @@ def calibrate(index: RetrievalIndex, dataset: Dataset, split: str = CALIBRATION_
     kind could not be calibrated (no crops of known bands, or no wrong answers to learn
     from), in which case that kind keeps answering ``match``.
     """
-    splits = calibration_splits(dataset, split)
-    crops = [crop for name in splits for crop in ground_truth_crops(dataset, name)]
-    whole_ranking = max(path.config.shortlist for path in index.paths.values())
-    outcomes = run_queries(index, dataset, crops, top_k=whole_ranking,
-                           progress=progress, description=f"calibration ({split})")
-    by_kind = {kind: [o for o in outcomes if o.crop.kind == kind] for kind in index.kinds}
-    return fit_rejectors(index, by_kind, max_wrong_acceptance, source=f"{split} split")
+    return fit_rejectors(index, photo_outcomes(index, dataset, split, progress), max_wrong_acceptance,
+                         source=f"{split} split")
 
 
 def fit_rejectors(index: RetrievalIndex, outcomes: dict[str, Sequence[Outcome]], max_wrong_acceptance: float,

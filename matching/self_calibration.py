@@ -35,14 +35,12 @@ CALIBRATION_STREAM = 2
 RENDERERS = {"logo": render_print, "album": render_cover_photo}
 
 
-def self_calibrate(index: RetrievalIndex, references: Sequence[Reference], root: str | Path, *,
-                   known_examples: int = 300, max_references: int = 500, no_object: int = 150,
-                   max_wrong_acceptance: float = 0.02, seed: int = 0,
-                   progress: bool = True) -> dict[str, dict]:
-    """Fit and install each kind's rejector on about `known_examples` renditions of (at
-    most `max_references` of) its references, 2 to 16 renditions each, and `no_object`
-    windows of photographs; returns per kind what happened, as
-    `matching.calibration.calibrate` does. Why a count of examples rather than of
+def rendition_outcomes(index: RetrievalIndex, references: Sequence[Reference], root: str | Path, *,
+                       known_examples: int = 300, max_references: int = 500, no_object: int = 150,
+                       seed: int = 0, progress: bool = True) -> dict[str, list[Outcome]]:
+    """Per kind, the outcomes of about `known_examples` renditions of (at most
+    `max_references` of) its references, 2 to 16 renditions each, and `no_object` windows
+    of photographs, queried with whole rankings. Why a count of examples rather than of
     renditions per reference: a 14-brand gallery needs many views of each brand to place
     a threshold, a 100,000-band gallery a few views of a sample."""
     outcomes = {}
@@ -62,6 +60,15 @@ def self_calibrate(index: RetrievalIndex, references: Sequence[Reference], root:
             images.append(_no_object_window(rng))
             crops.append(_crop(f"no object {number}", kind, UNKNOWN_BAND_ID, None))
         outcomes[kind] = _query(index, kind, crops, images, whole_ranking, progress)
+    return outcomes
+
+
+def self_calibrate(index: RetrievalIndex, references: Sequence[Reference], root: str | Path, *,
+                   max_wrong_acceptance: float = 0.02, seed: int = 0,
+                   progress: bool = True) -> dict[str, dict]:
+    """Fit and install each kind's rejector on `rendition_outcomes`; returns per kind what
+    happened, as `matching.calibration.calibrate` does."""
+    outcomes = rendition_outcomes(index, references, root, seed=seed, progress=progress)
     return fit_rejectors(index, outcomes, max_wrong_acceptance, source="gallery renditions")
 
 
