@@ -45,8 +45,8 @@ answers, the same rankings with their band left out, windows of no object:
 threshold: on real photos right answers score lower than on the renditions or synthetic
 photos that calibrate a bundle, so a threshold read off the calibration's right answers
 rejects real right answers; a wrong answer, an absent band's ranking above all, looks
-alike in both (BENCHMARKS.md, Retrieval). The fitted model is plain numbers, stored as
-JSON in the bundle.
+alike in both (BENCHMARKS.md, Retrieval; `benchmarks/rejector_rules.py` compares the
+rules). The fitted model is plain numbers, stored as JSON in the bundle.
 """
 
 from __future__ import annotations
