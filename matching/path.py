@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from features.extract import Extraction, Extractor
 from features.local import LocalFeatures
 from matching.bundle import Generation
 from matching.geometry import GeometricVerifier
+from matching.keypoint_codec import PQCodec, Uint8Codec, make_codec
 from matching.keypoints import KeypointStore
 from matching.openset import feature_names
 from matching.presets import PathConfig
@@ -102,9 +104,22 @@ class KindPath:
         return self.new_keypoints[position - stored]
 
     def keep_keypoints(self, extraction: Extraction) -> None:
-        """Keep a new reference's features, per view, for verification (saved as a new shard)."""
-        self.new_keypoints.append({view: getattr(extraction, view).head(self.config.verify_keypoints)
-                                   for view in self.views})
+        """Keep a new reference's features, per view, for verification (saved as a new
+        shard), as the store will read them back: encoded and decoded by the codec they
+        will be saved with. Why: the rejector is calibrated on the index before it is saved,
+        and must see the inliers the saved bundle will find (``pq16`` codes cost a
+        reference some of its inliers)."""
+        kept = {}
+        for view in self.views:
+            codec = self.stores[view].codec if self.stores else self.new_store_codec
+            features = getattr(extraction, view).head(self.config.verify_keypoints)
+            kept[view] = codec.decode(*codec.encode(features))
+        self.new_keypoints.append(kept)
+
+    @cached_property
+    def new_store_codec(self) -> Uint8Codec | PQCodec:
+        """The codec of the stores a path saved for the first time writes (its config's)."""
+        return make_codec(self.config.keypoint_codec)
 
 
 def store_prefix(kind: str, view: str) -> str:

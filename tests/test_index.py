@@ -52,6 +52,22 @@ def test_round_trip_gives_the_same_answers(dataset, built, saved):
     assert opened.bytes_per_reference()["search"] > 0
 
 
+def test_an_index_verifies_before_its_save_as_after_it(dataset, tmp_path):
+    """The rejector is calibrated on the index before it is saved: its keypoints must give
+    the inliers the saved store (here product-quantised) gives."""
+    configs = {kind: dataclasses.replace(config, keypoint_codec="pq16") for kind, config in TINY.items()}
+    index = RetrievalIndex.build(dataset.references, dataset.root, "tiny", configs=configs, progress=False)
+    queries = reference_queries(dataset)
+    before = [index.query(image, kind, 5) for kind, _, image in queries]
+    index.save(tmp_path / "index")
+    opened = RetrievalIndex.open(tmp_path / "index")
+    for (kind, _, image), answered in zip(queries, before, strict=True):
+        after = opened.query(image, kind, 5)
+        assert [(c.ref_id, c.inliers, c.matches) for c in after.candidates] == \
+            [(c.ref_id, c.inliers, c.matches) for c in answered.candidates]
+        np.testing.assert_allclose(after.features, answered.features, atol=1e-4)
+
+
 def test_a_crash_mid_build_leaves_the_previous_bundle(dataset, built, saved, monkeypatch):
     before = open_generation(saved)
 
