@@ -55,8 +55,7 @@ def cross_validated_rejection(X: np.ndarray, known: np.ndarray, correct: np.ndar
     confidence = np.zeros(len(X))
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
     for train, held_out in splitter.split(X, correct):
-        rejector = OpenSetRejector().fit(
-            X[train], known[train], correct[train])
+        rejector = OpenSetRejector().fit(X[train], known[train], correct[train])
         confidence[held_out] = rejector.confidence(X[held_out])
     threshold = np.quantile(confidence[known], max_known_rejection)
     return float(np.mean(confidence[~known] < threshold))

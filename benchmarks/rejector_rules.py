@@ -26,20 +26,19 @@ import numpy as np
 from data.crops import ground_truth_crops
 from data.dataset import load_dataset
 from matching.calibration import calibration_examples, photo_outcomes
-from matching.evaluate import expected_calibration_error
+from matching.evaluate import expected_calibration_error, left_out_twins
 from matching.index import RetrievalIndex
 from matching.openset import OpenSetRejector
 from matching.outcomes import Outcome, run_queries
 from matching.self_calibration import rendition_outcomes
 
 
-def test_examples(outcomes: list[Outcome], verified_views: int) -> dict[str, np.ndarray]:
+def held_out_examples(outcomes: list[Outcome], verified_views: int) -> dict[str, np.ndarray]:
     """The test crops' own answers (features, known, right) and their left-out twins."""
-    twins, known_twin, _ = calibration_examples([o for o in outcomes if o.crop.known], verified_views)
     return {"X": np.stack([o.result.features for o in outcomes]),
             "known": np.array([o.crop.known for o in outcomes]),
             "right": np.array([o.crop.known and o.correct for o in outcomes]),
-            "twins": twins[~known_twin]}
+            "twins": left_out_twins(outcomes, verified_views)}
 
 
 def judge(accept, probability, share_outscored, test: dict[str, np.ndarray]) -> dict:
@@ -104,7 +103,7 @@ def main(argv: list[str] | None = None) -> dict:
         if not of_kind or not calibration.get(kind):
             continue
         X, known, correct = calibration_examples(calibration[kind], path.verified_views)
-        rules = compare_rules(X, known, correct, test_examples(of_kind, path.verified_views), shares)
+        rules = compare_rules(X, known, correct, held_out_examples(of_kind, path.verified_views), shares)
         report["kinds"][kind] = rules
         print(f"{kind}: {len(of_kind)} test crops, {len(X)} calibration examples")
         print(f"  {'rule':40s} known-rej left-out  unknown  precision  ECE iso  ECE share")

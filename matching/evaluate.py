@@ -150,10 +150,16 @@ def left_out_rejected(index: RetrievalIndex, kind: str, outcomes: Sequence[Outco
     rejector = index.rejectors.get(kind)
     if rejector is None:
         return None
+    twins = left_out_twins(outcomes, index.paths[kind].verified_views)
+    return _share(~rejector.accept(twins)) if len(twins) else None
+
+
+def left_out_twins(outcomes: Sequence[Outcome], verified_views: int) -> np.ndarray:
+    """Rank features of each known crop's ranking with its own band left out (outcomes with
+    whole rankings; `calibration_examples`)."""
     # Among crops of known bands only, the examples of absent bands are exactly the left-out twins.
-    known_crops = [o for o in outcomes if o.crop.known]
-    X, known, _ = calibration_examples(known_crops, index.paths[kind].verified_views)
-    return _share(~rejector.accept(X[~known])) if (~known).any() else None
+    X, known, _ = calibration_examples([o for o in outcomes if o.crop.known], verified_views)
+    return X[~known]
 
 
 def rejector_curve(index: RetrievalIndex, kind: str, outcomes: Sequence[Outcome]) -> dict | None:

@@ -32,7 +32,7 @@ def test_the_stated_probability_is_the_share_of_right_answers():
 
 def test_right_answers_harder_than_the_calibrations_are_still_accepted():
     """Real photos score lower than the renditions that calibrate a gallery; where they still
-    outscore the wrong answers, they stand, and the stated probability follows them."""
+    outscore the wrong answers, they stand."""
     X, known, correct = calibration_examples(4000, seed=3, right_margin=4.0, right_share=0.95)
     rejector = OpenSetRejector().fit(X, known, correct)
     X_test, known_test, correct_test = calibration_examples(4000, seed=4, right_margin=2.5, right_share=0.8)

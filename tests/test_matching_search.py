@@ -191,7 +191,7 @@ def test_rank_features_by_hand():
     assert parted[-1] == pytest.approx(0.9)
 
 
-def test_rejector_threshold_respects_known_rejection_and_round_trips():
+def test_rejector_accepts_answers_that_stand_out_and_round_trips():
     rng = np.random.default_rng(0)
     known = np.r_[np.ones(400, bool), np.zeros(100, bool)]
     correct = known & (rng.random(500) < 0.95)
