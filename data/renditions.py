@@ -27,8 +27,11 @@ from data.imaging import (
     random_colour,
     resize_to,
     tight_box,
+    to_uint8,
     worn_print,
 )
+from data.logos import design_logo, render_reference
+from data.names import band_name
 from data.scenes import SHIRT_COLOURS
 
 
@@ -252,3 +255,27 @@ def render_beside(reference: np.ndarray, other: np.ndarray, rng: np.random.Gener
     region = canvas[oy:oy + oh, ox:ox + ow]
     region[:] = blend(region, np.broadcast_to(ink, region.shape), other_mask.astype(np.float32))
     return render_print(np.clip(canvas, 0, 1), rng)
+
+
+def generated_mark(rng: np.random.Generator) -> np.ndarray:
+    """The reference (uint8 RGB) of a generated band logo drawn from `rng`: another mark to
+    print beside a logo (`render_beside`)."""
+    return to_uint8(render_reference(design_logo(band_name(rng), rng), rng))
+
+
+def render_as_seen(reference: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A rendition as photos show a logo: the whole print (`render_print`) half the time,
+    part of it (`render_part`) or the logo beside a generated mark (`render_beside`) a
+    quarter of the time each.
+
+    Why: a real photo often shows less or more than the reference (another version of
+    the mark, a wordmark beside it). A calibration on whole prints alone sees only easy
+    right answers, and states too low a probability for the real crops that score below
+    them.
+    """
+    roll = rng.random()
+    if roll < 0.25:
+        return render_part(reference, rng)
+    if roll < 0.5:
+        return render_beside(reference, generated_mark(rng), rng)
+    return render_print(reference, rng)

@@ -110,7 +110,7 @@ def render_views(seed: int, index: int, renditions: int, partial_views: int = 0,
     from data.logos import design_logo, render_reference
     from data.names import band_name
     from data.real_logos import load_real_design
-    from data.renditions import render_beside, render_part, render_prints
+    from data.renditions import generated_mark, render_beside, render_part, render_prints
 
     rng = np.random.default_rng([SEED_OFFSET + seed, index])
     design = load_real_design(real) if real is not None else design_logo(band_name(rng), rng)
@@ -122,8 +122,7 @@ def render_views(seed: int, index: int, renditions: int, partial_views: int = 0,
         if number % 2 == 0:
             views.append(render_part(reference, rng))
         else:
-            other = to_uint8(render_reference(design_logo(band_name(rng), rng), rng))
-            views.append(render_beside(reference, other, rng))
+            views.append(render_beside(reference, generated_mark(rng), rng))
     return np.stack([prepare(view) for view in views])
 
 

@@ -79,7 +79,8 @@ class Extractor:
     """Which raw features to take from an image, and how.
 
     - `sift`: None (off), ``"sift"`` or ``"rootsift"``; at most `sift_keypoints`
-      keypoints on the image shrunk to `sift_max_side`;
+      keypoints on the image shrunk to `sift_max_side`, or enlarged to `sift_min_side`
+      (0: never) where smaller;
     - `conv5_sizes`: long sides (pixels) at which Lite0 conv5 cells are taken for
       conv5-VLAD (empty: off); `conv5_grayscale` feeds luma instead of colour;
     - `gem_sizes`: long sides for the GeM-pooled global CNN vector (empty: off), with
@@ -100,6 +101,7 @@ class Extractor:
     sift: str | None = None
     sift_keypoints: int = 1000
     sift_max_side: int = 640
+    sift_min_side: int = 0
     conv5_sizes: tuple[int, ...] = ()
     conv5_grayscale: bool = False
     gem_sizes: tuple[int, ...] = ()
@@ -117,6 +119,10 @@ class Extractor:
             value = getattr(self, name)
             if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        value = self.sift_min_side
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) \
+                or not 0 <= value <= self.sift_max_side:
+            raise ValueError(f"sift_min_side must be an integer from 0 to sift_max_side, got {value!r}")
         object.__setattr__(self, "conv5_sizes",
                            _check_sizes("conv5_sizes", self.conv5_sizes) if self.conv5_sizes else ())
         object.__setattr__(self, "gem_sizes",
@@ -184,7 +190,8 @@ class Extractor:
         return load_descriptor(None if self.learned == "shipped" else self.learned)
 
     def _sift(self, image: np.ndarray) -> LocalFeatures:
-        return extract_sift(image, self.sift_keypoints, self.sift_max_side, root=self.sift == "rootsift")
+        return extract_sift(image, self.sift_keypoints, self.sift_max_side, root=self.sift == "rootsift",
+                            min_side=self.sift_min_side)
 
     def _sift_input(self, image: np.ndarray) -> np.ndarray:
         return self._gray(image) if self.polarity else image

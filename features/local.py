@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from features.images import resize_long_side, to_gray, to_uint8
+from features.images import rescale, resize_long_side, to_gray, to_uint8
 
 SIFT_DIM = 128
 
@@ -57,17 +57,21 @@ def root_sift(descriptors: np.ndarray, eps: float = 1e-12) -> np.ndarray:
 
 
 def extract_sift(image: np.ndarray, max_keypoints: int = 1000, max_side: int | None = 1024,
-                 root: bool = True) -> LocalFeatures:
+                 root: bool = True, min_side: int = 0) -> LocalFeatures:
     """SIFT keypoints and descriptors of one image (RootSIFT unless ``root=False``).
 
     The image is turned to 8-bit grayscale and shrunk so its long side is at most
-    `max_side` (extraction time and keypoint count grow with area). Only the
+    `max_side` (extraction time and keypoint count grow with area), or enlarged so it is
+    at least `min_side` (0: never): SIFT's smallest scales need a few pixels per stroke,
+    which a logo 60 pixels wide in a photo does not give. Only the
     `max_keypoints` strongest keypoints by detector response are kept, strongest first,
     which bounds the index size per reference.
     """
     if max_keypoints < 1:
         raise ValueError(f"max_keypoints must be positive, got {max_keypoints}")
     gray, scale = resize_long_side(to_uint8(to_gray(image)), max_side)
+    if min_side and max(gray.shape) < min_side:
+        gray, scale = rescale(gray, min_side / max(gray.shape))
     # nfeatures makes OpenCV keep the best keypoints already; ties can leave a few more.
     sift = cv2.SIFT_create(nfeatures=max_keypoints)
     keypoints, descriptors = sift.detectAndCompute(gray, None)

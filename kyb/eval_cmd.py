@@ -61,6 +61,7 @@ def write_json(report: dict, path: Path | None) -> None:
 COLUMNS = (("top1", "top-1"), ("top5", "top-5"), ("top10", "top-10"), ("album_top1", "album"),
            ("unknown_recall", "unk-R"), ("unknown_precision", "unk-P"), ("known_rejected", "known-rej"),
            ("left_out_rejected", "left-out"), ("rejector_ap", "rej-AP"), ("ece", "ECE"),
+           ("ece_with_left_out", "ECE+lo"),
            ("latency_ms_p50", "p50 ms"), ("latency_ms_p95", "p95 ms"), ("cpu_ms_p50", "cpu p50"))
 
 

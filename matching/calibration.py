@@ -89,14 +89,16 @@ def calibrate(index: RetrievalIndex, dataset: Dataset, split: str = CALIBRATION_
 
 
 def fit_rejectors(index: RetrievalIndex, outcomes: dict[str, Sequence[Outcome]], max_wrong_acceptance: float,
-                  source: str) -> dict[str, dict]:
+                  source: str, known_share: float | None = None) -> dict[str, dict]:
     """Fit each kind's rejector on its outcomes (`calibration_examples`) and install it;
-    per kind, the calibration report or why the kind stays uncalibrated."""
+    per kind, the calibration report or why the kind stays uncalibrated. `known_share`
+    as `OpenSetRejector`'s."""
     summary = {}
     for kind, chosen in outcomes.items():
         X, known, correct = calibration_examples(chosen, index.paths[kind].verified_views)
         try:
-            rejector = OpenSetRejector(max_wrong_acceptance=max_wrong_acceptance).fit(X, known, correct)
+            rejector = OpenSetRejector(max_wrong_acceptance=max_wrong_acceptance,
+                                       known_share=known_share).fit(X, known, correct)
         except ValueError as exc:
             summary[kind] = {"calibrated": False, "reason": f"{source}: {exc}"}
             continue

@@ -5,7 +5,8 @@
   precision and recall of ``unknown``, the share of known crops wrongly rejected, and
   latency percentiles;
 - `rejector_curve` is the rejector's precision-recall curve over the same answers and
-  their left-out twins, with the point the bundle's threshold and floor pick;
+  their left-out twins, with the point the bundle's threshold picks, and
+  `ece_with_left_out` the calibration error over that population;
 - `evaluate_retrieval` runs one or several bundles over one dataset for a side-by-side
   report that also carries index bytes per reference and build throughput.
 """
@@ -136,6 +137,7 @@ def evaluate_retrieval(dataset_root: str | Path, indexes: dict[str, str | Path],
             if kind in metrics:
                 of_kind = [o for o in outcomes if o.crop.kind == kind]
                 metrics[kind]["left_out_rejected"] = left_out_rejected(index, kind, of_kind)
+                metrics[kind]["ece_with_left_out"] = ece_with_left_out(index, kind, of_kind)
                 curve = rejector_curve(index, kind, of_kind)
                 metrics[kind]["rejector_ap"] = curve.pop("average_precision") if curve else None
                 metrics[kind]["rejector"] = curve
@@ -152,6 +154,19 @@ def left_out_rejected(index: RetrievalIndex, kind: str, outcomes: Sequence[Outco
         return None
     twins = left_out_twins(outcomes, index.paths[kind].verified_views)
     return _share(~rejector.accept(twins)) if len(twins) else None
+
+
+def ece_with_left_out(index: RetrievalIndex, kind: str, outcomes: Sequence[Outcome]) -> float | None:
+    """Expected calibration error over the answers of `outcomes` and their left-out twins
+    (`left_out_twins`: answers that can only be wrong), the population of `rejector_curve`.
+    Why beside the answers' own: a stated probability is for queries of held and of
+    absent bands both, and on a set whose photos all show gallery bands (the real sets)
+    the answers alone hold no absent band. None for a kind without stated probabilities."""
+    rejector = index.rejectors.get(kind)
+    if rejector is None or rejector.calibration_ is None:
+        return None
+    X, _, right = calibration_examples(outcomes, index.paths[kind].verified_views)
+    return round(expected_calibration_error(rejector.probability(X), right), 4)
 
 
 def left_out_twins(outcomes: Sequence[Outcome], verified_views: int) -> np.ndarray:

@@ -134,22 +134,31 @@ class OpenSetRejector(BaseEstimator):
     """Logistic regression on `rank_features`, thresholded on the calibration's wrong answers.
 
     Parameters: `max_wrong_acceptance` (the share of the calibration's wrong answers that
-    may score high enough to stand), `C` (inverse regularisation of the regression) and
-    `min_known` (fewest crops of known bands to calibrate on). ``fit(X, known, correct)``:
+    may score high enough to stand), `C` (inverse regularisation of the regression),
+    `min_known` (fewest crops of known bands to calibrate on) and `known_share` (the share
+    of queries showing an indexed band that the stated probability assumes; None: the
+    calibration's own share, right where its crops are a sample of real queries, as
+    annotated photos are; made-up examples set it, or their counts would set it for
+    them). ``fit(X, known, correct)``:
     X rows of rank features, `known` whether the crop's band is indexed, `correct` whether
     the top answer was right. Fitted: ``threshold_``, ``calibration_`` (the isotonic map's
     knots), ``report_`` (what the threshold does on the calibration set).
     """
 
-    def __init__(self, max_wrong_acceptance: float = 0.02, C: float = 1.0, min_known: int = 10):
+    def __init__(self, max_wrong_acceptance: float = 0.02, C: float = 1.0, min_known: int = 10,
+                 known_share: float | None = None):
         self.max_wrong_acceptance = max_wrong_acceptance
         self.C = C
         self.min_known = min_known
+        self.known_share = known_share
 
     def fit(self, X: np.ndarray, known: np.ndarray, correct: np.ndarray) -> OpenSetRejector:
         value = self.max_wrong_acceptance
         if not isinstance(value, numbers.Real) or not 0 < value < 1:
             raise ValueError(f"max_wrong_acceptance must lie in (0, 1), got {value!r}")
+        share = self.known_share
+        if share is not None and (not isinstance(share, numbers.Real) or not 0 < share < 1):
+            raise ValueError(f"known_share must be None or lie in (0, 1), got {share!r}")
         X = np.asarray(X, np.float64)
         known, correct = np.asarray(known, bool), np.asarray(correct, bool)
         if X.ndim != 2 or len(X) != len(known) or len(X) != len(correct):
@@ -172,7 +181,11 @@ class OpenSetRejector(BaseEstimator):
         self.threshold_ = float(wrong[max(needed, 1) - 1])
         # The balanced regression orders answers well but its scores are not frequencies of
         # right answers; an isotonic map from score to the share of right answers is.
-        isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, correct)
+        # With a `known_share`, known and unknown examples are weighed to that mix.
+        weights = None if share is None else np.where(known, share / known.sum(),
+                                                      (1 - share) / (~known).sum())
+        isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+        isotonic.fit(scores, correct, sample_weight=weights)
         self.calibration_ = (np.asarray(isotonic.X_thresholds_, np.float64),
                              np.asarray(isotonic.y_thresholds_, np.float64))
         self.report_ = self.rates(self.accept(X), known)
@@ -214,6 +227,7 @@ class OpenSetRejector(BaseEstimator):
     def to_json(self) -> dict:
         check_is_fitted(self, "model_")
         return {"max_wrong_acceptance": self.max_wrong_acceptance, "C": self.C,
+                "known_share": self.known_share,
                 "scaler_mean": self.scaler_.mean_.tolist(), "scaler_scale": self.scaler_.scale_.tolist(),
                 "coef": self.model_.coef_.ravel().tolist(), "intercept": float(self.model_.intercept_[0]),
                 "threshold": self.threshold_, "report": self.report_,
@@ -223,7 +237,8 @@ class OpenSetRejector(BaseEstimator):
     def from_json(cls, values: dict) -> OpenSetRejector:
         # Every bundle answers by its stored threshold, whichever rule placed it (one built
         # before 2026-12-06 also had a probability floor, which no longer applies).
-        rejector = cls(values.get("max_wrong_acceptance") or 0.02, values["C"])
+        rejector = cls(values.get("max_wrong_acceptance") or 0.02, values["C"],
+                       known_share=values.get("known_share"))
         rejector.scaler_ = StandardScaler()
         rejector.scaler_.mean_ = np.array(values["scaler_mean"], np.float64)
         rejector.scaler_.scale_ = np.array(values["scaler_scale"], np.float64)

@@ -2,8 +2,9 @@
 
 A scrape gives logos and covers, not photos with answers. The rejector's examples are
 then made from the references: each sampled reference is rendered as a photo would show
-it (a logo printed and photographed, `data.renditions.render_print`; a cover photographed
-in a scene, `data.cover_renditions.render_cover_photo`) and queried. Its answer is a
+it (a logo printed and photographed, whole, in part or beside another mark,
+`data.renditions.render_as_seen`; a cover photographed in a scene,
+`data.cover_renditions.render_cover_photo`) and queried. Its answer is a
 known example; the same ranking with the reference's band left out is what the index
 would answer for a band it does not hold, an unknown example. Windows of photographs
 showing no logo or cover (train-real's photographs where present, else the machine's)
@@ -24,7 +25,7 @@ from data.image_io import read_image
 from data.imaging import to_uint8
 from data.photo_library import photo_crop
 from data.progress import progress_bar
-from data.renditions import render_print
+from data.renditions import render_as_seen
 from matching.calibration import fit_rejectors
 from matching.index import RetrievalIndex
 from matching.outcomes import Outcome
@@ -32,7 +33,11 @@ from matching.outcomes import Outcome
 #: The last entry of the seed of a reference's calibration renditions (others than the
 #: renditions averaged into its vector, `features.reference_vector.RENDITION_STREAM`).
 CALIBRATION_STREAM = 2
-RENDERERS = {"logo": render_print, "album": render_cover_photo}
+#: The share of queries showing an indexed band that a self-calibrated probability assumes.
+#: Why half: the examples' own share is set by how many windows of no object are drawn,
+#: and nothing tells how many of a user's photos show bands the gallery lacks.
+KNOWN_SHARE = 0.5
+RENDERERS = {"logo": render_as_seen, "album": render_cover_photo}
 
 
 def rendition_outcomes(index: RetrievalIndex, references: Sequence[Reference], root: str | Path, *,
@@ -67,9 +72,11 @@ def self_calibrate(index: RetrievalIndex, references: Sequence[Reference], root:
                    max_wrong_acceptance: float = 0.02, seed: int = 0,
                    progress: bool = True) -> dict[str, dict]:
     """Fit and install each kind's rejector on `rendition_outcomes`; returns per kind what
-    happened, as `matching.calibration.calibrate` does."""
+    happened, as `matching.calibration.calibrate` does. Known and unknown examples weigh
+    alike in the stated probability (`KNOWN_SHARE`)."""
     outcomes = rendition_outcomes(index, references, root, seed=seed, progress=progress)
-    return fit_rejectors(index, outcomes, max_wrong_acceptance, source="gallery renditions")
+    return fit_rejectors(index, outcomes, max_wrong_acceptance, source="gallery renditions",
+                         known_share=KNOWN_SHARE)
 
 
 def _query(index: RetrievalIndex, kind: str, crops: list[GroundTruthCrop], images: list[np.ndarray],

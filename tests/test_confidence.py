@@ -60,6 +60,30 @@ def test_a_share_max_wrong_acceptance_of_wrong_answers_stands():
         OpenSetRejector(max_wrong_acceptance=0).fit(X, known, correct)
 
 
+def test_known_share_sets_the_mix_the_probability_is_stated_for():
+    """Made-up calibration examples hold three unknown crops per known one; with
+    `known_share` 0.5 the stated probability is right for a stream half of known bands,
+    without it for the examples' own mix."""
+    def examples(count, seed, known_share):
+        rng = np.random.default_rng(seed)
+        known = rng.random(count) < known_share
+        correct = known & (rng.random(count) < 0.8)
+        margin = np.where(correct, rng.normal(1.0, 1.0, count), rng.normal(0.0, 1.0, count))
+        return np.stack([margin, rng.normal(0, 1, count)], axis=1), known, correct
+
+    X, known, correct = examples(8000, seed=8, known_share=0.25)
+    X_test, _, correct_test = examples(8000, seed=9, known_share=0.5)
+    shared = OpenSetRejector(known_share=0.5).fit(X, known, correct)
+    own_mix = OpenSetRejector().fit(X, known, correct)
+    assert expected_calibration_error(shared.probability(X_test), correct_test) <= 0.03
+    assert expected_calibration_error(own_mix.probability(X_test), correct_test) > 0.08
+    # The share changes what an answer states, not which answers stand.
+    np.testing.assert_array_equal(shared.accept(X_test), own_mix.accept(X_test))
+    assert OpenSetRejector.from_json(shared.to_json()).known_share == 0.5
+    with pytest.raises(ValueError, match="known_share"):
+        OpenSetRejector(known_share=1.0).fit(X, known, correct)
+
+
 def test_the_confidence_travels_with_the_rejector():
     X, known, correct = calibration_examples(500, seed=6, right_margin=2.0)
     rejector = OpenSetRejector(max_wrong_acceptance=0.05).fit(X, known, correct)

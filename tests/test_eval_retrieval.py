@@ -16,7 +16,7 @@ import pytest
 from data.crops import GroundTruthCrop, ground_truth_crops
 from data.dataset import load_dataset
 from matching.calibration import calibration_examples
-from matching.evaluate import evaluate_retrieval, kind_metrics, rejector_curve
+from matching.evaluate import ece_with_left_out, evaluate_retrieval, kind_metrics, rejector_curve
 from matching.openset import ranking_features
 from matching.outcomes import Outcome
 from matching.rank import Candidate, MatchResult
@@ -78,6 +78,27 @@ def test_rejector_curve_by_hand():
     assert curve["operating_point"] == {"precision": pytest.approx(1 / 3, abs=1e-4), "recall": 0.5}
     assert curve["curve"][-1] == [0.0, 1.0]
     assert rejector_curve(SimpleNamespace(rejectors={}, paths=index.paths), "album", outcomes) is None
+
+
+class MarginProbability(MarginRejector):
+    """States the ranking's margin, doubled, as the probability that the answer is right."""
+
+    calibration_ = "margins"
+
+    def probability(self, X):
+        return np.minimum(1.0, 2 * self.confidence(X))
+
+
+def test_ece_with_left_out_by_hand():
+    outcomes = [answered(7, [(7, 0.9, 60), (3, 0.5, 4), (4, 0.4, 0)]),   # right, states 0.8; left out 0.2
+                answered(9, [(9, 0.5, 10), (3, 0.48, 2)])]               # right, states 0.04; left out 0.96
+    index = SimpleNamespace(rejectors={"album": MarginProbability()},
+                            paths={"album": SimpleNamespace(verified_views=1)})
+    # Bins: 0.04 right (gap 0.96), 0.2 wrong (0.2), 0.8 right (0.2), 0.96 wrong (0.96).
+    expected = (0.96 + 0.2 + 0.2 + 0.96) / 4
+    assert ece_with_left_out(index, "album", outcomes) == pytest.approx(expected, abs=1e-4)
+    index.rejectors["album"].calibration_ = None  # a bundle that states no probability
+    assert ece_with_left_out(index, "album", outcomes) is None
 
 
 def test_metrics_by_hand():

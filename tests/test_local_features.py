@@ -76,6 +76,18 @@ def test_colour_float_and_resized_input_map_back_to_the_input_frame(camera):
     assert np.median(ratios) == pytest.approx(2.0, rel=0.05)
 
 
+def test_small_crops_are_enlarged_to_min_side_and_map_back(camera):
+    small = cv2.resize(camera, (64, 64), interpolation=cv2.INTER_AREA)
+    native = extract_sift(small, max_keypoints=500)
+    enlarged = extract_sift(small, max_keypoints=500, min_side=256)
+    assert len(enlarged) > 2 * max(1, len(native))
+    x, y = enlarged.keypoints[:, 0], enlarged.keypoints[:, 1]
+    assert (x > -0.5).all() and (x < 63.5).all() and (y > -0.5).all() and (y < 63.5).all()
+    # An image already past min_side is left as it is.
+    np.testing.assert_array_equal(extract_sift(camera, 200, min_side=256).keypoints,
+                                  extract_sift(camera, 200).keypoints)
+
+
 def test_flat_image_has_no_keypoints():
     features = extract_sift(np.full((64, 80, 3), 128, np.uint8))
     assert features.keypoints.shape == (0, 4) and features.descriptors.shape == (0, SIFT_DIM)

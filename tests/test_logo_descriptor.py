@@ -12,7 +12,14 @@ from data.imaging import ink_mask, to_uint8
 from data.logos import design_logo, render_reference
 from data.names import band_name
 from data.real_logos import band_key
-from data.renditions import render_beside, render_part, render_print, render_prints
+from data.renditions import (
+    generated_mark,
+    render_as_seen,
+    render_beside,
+    render_part,
+    render_print,
+    render_prints,
+)
 from data.train_real import TRAIN_REAL_ENV
 from features import descriptor_training
 from features.descriptor_training import TrainingConfig, train_descriptor
@@ -61,6 +68,28 @@ def test_renditions_in_a_row_equal_one_call_each():
     assert len(together) == 4
     for alone, batched in zip(one_by_one, together, strict=True):
         np.testing.assert_array_equal(alone, batched)
+
+
+def test_renditions_as_seen_show_the_whole_logo_a_part_of_it_or_more():
+    """Half whole prints, a quarter part of the logo, a quarter the logo beside another mark."""
+    reference = logo_references(1, seed=3)[0]
+    shown = {"whole": 0, "part": 0, "beside": 0}
+    for seed in range(40):
+        rendition = render_as_seen(reference, np.random.default_rng(seed))
+        np.testing.assert_array_equal(rendition, render_as_seen(reference, np.random.default_rng(seed)))
+        rng = np.random.default_rng(seed)
+        roll = rng.random()
+        state = rng.bit_generator.state
+        for name, render in (("whole", lambda r: render_print(reference, r)),
+                             ("part", lambda r: render_part(reference, r)),
+                             ("beside", lambda r: render_beside(reference, generated_mark(r), r))):
+            rng.bit_generator.state = state
+            candidate = render(rng)
+            if candidate.shape == rendition.shape and np.array_equal(candidate, rendition):
+                shown[name] += 1
+                assert name == ("part" if roll < 0.25 else "beside" if roll < 0.5 else "whole")
+    assert sum(shown.values()) == 40
+    assert shown["whole"] >= 12 and shown["part"] >= 4 and shown["beside"] >= 4, shown
 
 
 def test_prepare_gives_the_network_input_whatever_the_image():

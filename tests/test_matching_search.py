@@ -144,7 +144,8 @@ def test_extractor_parameters_round_trip_and_are_validated():
     assert PathConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     with pytest.raises(ValueError, match="unknown extractor"):
         PathConfig(extractor={"sift": "rootsift", "colour": True}, encoder={})
-    for bad in ({"sift": "surf"}, {"gem_sizes": [8]}, {"gem_p": 0.5}, {"sift_keypoints": 0}):
+    for bad in ({"sift": "surf"}, {"gem_sizes": [8]}, {"gem_p": 0.5}, {"sift_keypoints": 0},
+                {"sift": "sift", "sift_min_side": 700}, {"sift": "sift", "sift_min_side": -1}):
         with pytest.raises(ValueError):
             Extractor(**bad)
 
