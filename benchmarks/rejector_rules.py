@@ -2,7 +2,7 @@
 
 The calibration examples are made as `kyb index build` makes them (renditions of the
 references with `--calibration gallery`, the train and val crops with `photos`); each rule
-is fitted on them and judged on the test crops: known crops rejected, crops whose band is
+is fitted on them (with the gallery's `KNOWN_SHARE` where they are renditions) and judged on the test crops: known crops rejected, crops whose band is
 left out of the ranking rejected, crops of absent bands rejected, the precision of what is
 accepted, and the expected calibration error of two stated probabilities (the shipped
 isotonic map, and the share of the calibration's wrong answers an answer outscores).
@@ -30,7 +30,7 @@ from matching.evaluate import expected_calibration_error, left_out_twins
 from matching.index import RetrievalIndex
 from matching.openset import OpenSetRejector
 from matching.outcomes import Outcome, run_queries
-from matching.self_calibration import rendition_outcomes
+from matching.self_calibration import KNOWN_SHARE, rendition_outcomes
 
 
 def held_out_examples(outcomes: list[Outcome], verified_views: int) -> dict[str, np.ndarray]:
@@ -55,16 +55,16 @@ def judge(accept, probability, share_outscored, test: dict[str, np.ndarray]) -> 
 
 
 def compare_rules(X: np.ndarray, known: np.ndarray, correct: np.ndarray, test: dict[str, np.ndarray],
-                  shares: list[float]) -> dict[str, dict]:
+                  shares: list[float], known_share: float | None = None) -> dict[str, dict]:
     """{rule: figures} for the wrong-answer threshold at each share and the rule before it."""
-    base = OpenSetRejector().fit(X, known, correct)
+    base = OpenSetRejector(known_share=known_share).fit(X, known, correct)
     wrong = np.sort(base.confidence(X[~correct]))
 
     def share_outscored(rows):
         return np.searchsorted(wrong, base.confidence(rows), side="right") / len(wrong)
     rules = {}
     for share in shares:
-        rejector = OpenSetRejector(max_wrong_acceptance=share).fit(X, known, correct)
+        rejector = OpenSetRejector(max_wrong_acceptance=share, known_share=known_share).fit(X, known, correct)
         rules[f"wrong answers, {share}"] = judge(rejector.accept, rejector.probability, share_outscored, test)
     scores = base.confidence(X)
     before = min(np.quantile(scores[known], 0.04), np.quantile(scores[~correct], 0.99))
@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> dict:
         if not of_kind or not calibration.get(kind):
             continue
         X, known, correct = calibration_examples(calibration[kind], path.verified_views)
-        rules = compare_rules(X, known, correct, held_out_examples(of_kind, path.verified_views), shares)
+        rules = compare_rules(X, known, correct, held_out_examples(of_kind, path.verified_views), shares,
+                              KNOWN_SHARE if args.calibration == "gallery" else None)
         report["kinds"][kind] = rules
         print(f"{kind}: {len(of_kind)} test crops, {len(X)} calibration examples")
         print(f"  {'rule':40s} known-rej left-out  unknown  precision  ECE iso  ECE share")
