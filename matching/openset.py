@@ -38,7 +38,8 @@ fixed share of known crops, cross-validated on the calibration crops
 
 A logistic regression turns these into a score that the top answer is right, and an
 isotonic map turns the score into the probability an answer states (the share of right
-answers among calibration examples scoring alike). An answer stands where its score
+answers among calibration examples scoring alike, with known and unknown examples weighed
+to `known_share` where the examples are made up rather than sampled). An answer stands where its score
 outscores all but `max_wrong_acceptance` of the calibration's wrong answers (wrong top
 answers, the same rankings with their band left out, windows of no object:
 `matching.calibration.calibration_examples`). Why the wrong answers alone place the
