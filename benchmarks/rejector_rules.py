@@ -2,10 +2,11 @@
 
 The calibration examples are made as `kyb index build` makes them (renditions of the
 references with `--calibration gallery`, the train and val crops with `photos`); each rule
-is fitted on them (with the gallery's `KNOWN_SHARE` where they are renditions) and judged on the test crops: known crops rejected, crops whose band is
-left out of the ranking rejected, crops of absent bands rejected, the precision of what is
-accepted, and the expected calibration error of two stated probabilities (the shipped
-isotonic map, and the share of the calibration's wrong answers an answer outscores).
+is fitted on them (with the gallery's `KNOWN_SHARE` where they are renditions) and judged
+on the test crops: known crops rejected, crops whose band is left out of the ranking
+rejected, crops of absent bands rejected, the precision of what is accepted, and the
+expected calibration error of two stated probabilities (the shipped isotonic map, and the
+share of the calibration's wrong answers an answer outscores).
 
 Rules: the shipped threshold on the wrong answers at each `--shares` value, and the rule
 before 2026-12-06 (the lower of the known crops' 4% and the wrong answers' 99% quantile,

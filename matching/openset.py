@@ -138,9 +138,9 @@ class OpenSetRejector(BaseEstimator):
     may score high enough to stand), `C` (inverse regularisation of the regression),
     `min_known` (fewest crops of known bands to calibrate on) and `known_share` (the share
     of queries showing an indexed band that the stated probability assumes; None: the
-    calibration's own share, right where its crops are a sample of real queries, as
-    annotated photos are; made-up examples set it, or their counts would set it for
-    them). ``fit(X, known, correct)``:
+    calibration's own share, right for a sample of real queries such as annotated photos,
+    not for made-up examples, whose share is whatever their counts make it).
+    ``fit(X, known, correct)``:
     X rows of rank features, `known` whether the crop's band is indexed, `correct` whether
     the top answer was right. Fitted: ``threshold_``, ``calibration_`` (the isotonic map's
     knots), ``report_`` (what the threshold does on the calibration set).
