@@ -12,6 +12,7 @@ from data.image_io import read_image
 from data.imaging import to_uint8
 from matching.build import build_bundle
 from matching.presets import preset
+from matching.self_calibration import KNOWN_SHARE
 from tests.index_support import LEARNED_LOGO_PATH, TINY
 
 #: Paths good enough to tell a logo or a cover from a wall: the default's descriptors
@@ -42,6 +43,8 @@ def test_a_gallery_without_photos_calibrates_itself(self_calibrated):
         outcome = self_calibrated.calibration[kind]
         assert outcome["calibrated"] and outcome["source"] == "gallery renditions", outcome
         assert outcome["known"] > 0 and outcome["absent_crops"] > 0
+        # Made-up examples: the stated probability holds for an even mix, not their counts'.
+        assert self_calibrated.index.rejectors[kind].known_share == KNOWN_SHARE
 
 
 def test_the_self_calibrated_index_accepts_its_bands_and_rejects_what_is_no_band(self_calibrated, dataset):
