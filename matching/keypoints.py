@@ -53,18 +53,12 @@ def stored_codec(generation: Generation, prefix: str) -> Uint8Codec | PQCodec:
     return Uint8Codec()
 
 
-def write_shard(writer: GenerationWriter, prefix: str, shard: int, features: Sequence[LocalFeatures],
-                codec: Uint8Codec | PQCodec) -> np.ndarray:
-    """Write shard number `shard` of per-reference features under `prefix`, encoded by
-    `codec`; returns its (n, 3) rows of the table, which the caller saves with
-    `table_name(prefix)`."""
-    return write_encoded_shard(writer, prefix, shard, [codec.encode(f) for f in features], codec)
-
-
 def write_encoded_shard(writer: GenerationWriter, prefix: str, shard: int,
                         encoded: Sequence[tuple[np.ndarray, np.ndarray]],
                         codec: Uint8Codec | PQCodec) -> np.ndarray:
-    """`write_shard` for features already encoded by `codec`: (positions, codes) per reference."""
+    """Write shard number `shard` of per-reference features under `prefix`, already
+    encoded by `codec` ((positions, codes) per reference); returns its (n, 3) rows of the
+    table, which the caller saves with `table_name(prefix)`."""
     keypoints_name, descriptors_name = shard_names(prefix, shard)
     counts = np.array([len(codes) for _, codes in encoded], np.int64)
     starts = np.cumsum(counts) - counts

@@ -36,6 +36,7 @@ class KindPath:
     vectors: np.ndarray | None = None      # kept for BallTree and Qdrant paths (rebuilt from them)
     stores: dict[str, KeypointStore] = field(default_factory=dict)  # per view, once saved
     new_keypoints: list[dict] = field(default_factory=list)  # {view: features} per reference not in a shard
+    new_codes: list[dict] = field(default_factory=list)  # the same, {view: codes}, as a shard saves them
 
     @property
     def extractor(self) -> Extractor:
@@ -94,6 +95,7 @@ class KindPath:
         """Read this path's keypoints, per view, from the saved `generation` from now on."""
         self.stores = {view: KeypointStore(generation, store_prefix(kind, view)) for view in self.views}
         self.new_keypoints = []
+        self.new_codes = []
 
     def keypoints(self, position: int) -> dict[str, LocalFeatures]:
         """Local features, per view, of the reference at vector position `position`
@@ -109,12 +111,18 @@ class KindPath:
         will be saved with. Why: the rejector is calibrated on the index before it is saved,
         and must see the inliers the saved bundle will find (``pq16`` codes cost a
         reference some of its inliers)."""
-        kept = {}
+        kept, codes = {}, {}
         for view in self.views:
-            codec = self.stores[view].codec if self.stores else self.new_store_codec
-            features = getattr(extraction, view).head(self.config.verify_keypoints)
-            kept[view] = codec.decode(*codec.encode(features))
+            codec = self.store_codec(view)
+            codes[view] = codec.encode(getattr(extraction, view).head(self.config.verify_keypoints))
+            kept[view] = codec.decode(*codes[view])
         self.new_keypoints.append(kept)
+        self.new_codes.append(codes)
+
+    def store_codec(self, view: str) -> Uint8Codec | PQCodec:
+        """The codec `view`'s keypoints are saved with: its store's once saved, else the
+        config's (`new_store_codec`)."""
+        return self.stores[view].codec if self.stores else self.new_store_codec
 
     @cached_property
     def new_store_codec(self) -> Uint8Codec | PQCodec:

@@ -31,8 +31,7 @@ import numpy as np
 
 from features.encode import GlobalEncoder
 from matching.bundle import BundleError, Generation, GenerationWriter, open_generation
-from matching.keypoint_codec import make_codec
-from matching.keypoints import codebook_name, save_codec, table_name, write_shard
+from matching.keypoints import codebook_name, save_codec, table_name, write_encoded_shard
 from matching.openset import OpenSetRejector
 from matching.path import KindPath, store_prefix
 from matching.presets import KINDS, PathConfig
@@ -95,19 +94,18 @@ def _save_keypoints(writer: GenerationWriter, kind: str, path: KindPath, base: G
     for view in path.views:
         prefix = store_prefix(kind, view)
         table = np.zeros((0, 3), np.int64)
+        codec = path.store_codec(view)
         if path.stores:
             table = path.stores[view].table
-            codec = path.stores[view].codec
             for name in base.manifest["files"]:
                 if name.startswith(f"{prefix}/keypoints/shard-") or name == codebook_name(prefix):
                     writer.reuse(name, base)
         else:
-            codec = make_codec(path.config.keypoint_codec)
             save_codec(writer, prefix, codec)
         if path.new_keypoints or not path.stores:
             shard = int(table[:, 0].max()) + 1 if len(table) else 0
-            features = [per_view[view] for per_view in path.new_keypoints]
-            table = np.concatenate([table, write_shard(writer, prefix, shard, features, codec)])
+            encoded = [per_view[view] for per_view in path.new_codes]  # encoded once, when kept
+            table = np.concatenate([table, write_encoded_shard(writer, prefix, shard, encoded, codec)])
         writer.save_array(table_name(prefix), table)
 
 
