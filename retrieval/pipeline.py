@@ -262,12 +262,17 @@ class Pipeline:
                             detect_ms: float) -> dict:
         """Steps 2-5 for detections already made (with none, the whole photo:
         `PipelineConfig.whole_photo`): evaluation detects a photo once and matches it
-        against several indexes."""
+        against several indexes. The text is read on the text stage's thread while the
+        crops are matched (`TextStage.start`)."""
+        boxes = [detection.box for detection in detections]
+        pending = self.text.start(image, boxes) if self.text is not None else None
         if detections or not self.config.whole_photo:
             results = match_crops(self.index, image, detections, self.config)
         else:
             detections, results = whole_photo_detections(self.index, image, self.config)
-        reading = self.text.read(image, [d.box for d in detections]) if self.text is not None else None
+        reading = pending.result() if pending is not None else None
+        if reading is not None and detections and not boxes:
+            reading = reading.as_one_box()  # read with no box; the whole photo answered
         started = time.perf_counter()
         band_ids, album_ids = matched_ids(results)
         bands, albums = lookup(self.store, band_ids | (reading.band_ids() if reading else set()), album_ids)

@@ -4,9 +4,10 @@ and the text outside every box, reads as.
 The whole photo is read once, bounded (text/ocr.py); a line belongs to every box that
 holds its centre. A box that the whole-photo read sees shrunk (a small patch on a large
 photo) is read again from its own crop, with a margin, at full resolution, for at most
-`crop_reads` boxes, the largest first, so a patch jacket costs a bounded number of reads;
-where that read finds nothing in the box, the whole-photo read's lines stand. All reads of a photo
-share one batched recognition. `TextStage.load` returns None where the OCR model is not
+`crop_reads` boxes, the largest first, so a patch jacket costs a bounded number of reads.
+Where that read's detector finds text in the box, the whole-photo read's lines there are not
+recognised at all (the crop's replace them); where it finds none, they stand. All reads of a
+photo share one batched recognition. `TextStage.load` returns None where the OCR model is not
 installed or the database holds no band: the stage is optional.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +23,7 @@ import numpy as np
 from retrieval.normalize import name_key
 from retrieval.store import Store
 from text.lookup import NameIndex
-from text.ocr import ReaderConfig, TextLine, TextReader, load_reader, ocr_available
+from text.ocr import ReaderConfig, TextLine, TextReader, load_reader, ocr_available, quad_box
 from text.witness import NameEvidence, named_bands
 
 #: Margin read around a box read from its own crop, as a share of the box's width and
@@ -66,6 +68,11 @@ class TextReading:
     outside: RegionText
     ms: float
 
+    def as_one_box(self) -> TextReading:
+        """This reading, made with no box, as the reading of one box over the whole photo
+        (`retrieval.pipeline.whole_photo_detections`' answer)."""
+        return TextReading((self.outside,), RegionText((), ()), self.ms)
+
     def band_ids(self) -> set[int]:
         """Every band any region's text may name: read from the database in one batch."""
         return {band_id for region in (*self.boxes, self.outside) for evidence in region.names
@@ -79,6 +86,7 @@ class TextStage:
         self.reader = reader
         self.names = names
         self.config = config or TextConfig()
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kyb-text")
 
     @classmethod
     def load(cls, store: Store, config: TextConfig | None = None) -> TextStage | None:
@@ -93,17 +101,28 @@ class TextStage:
         """The text of `image` as a whole and of the `boxes` (pixel x1, y1, x2, y2)."""
         started = time.perf_counter()
         recrop = self._boxes_to_recrop(image.shape, boxes)
-        crops = [image[y1:y2, x1:x2] for x1, y1, x2, y2 in (recrop[i] for i in recrop)]
-        whole, *cropped = self.reader.read_many([image, *crops])
+        crops = [image[y1:y2, x1:x2] for x1, y1, x2, y2 in recrop.values()]
+        whole_quads, *crop_quads = (self.reader.detect(part) for part in (image, *crops))
+        own_quads = {i: [quad for quad in quads
+                         if centre_in(boxes[i], _shifted_box(quad_box(quad), *recrop[i][:2]))]
+                     for i, quads in zip(recrop, crop_quads, strict=True)}
+        superseded = [i for i in own_quads if own_quads[i]]
+        whole_quads = [quad for quad in whole_quads if not _only_in(quad_box(quad), boxes, superseded)]
+        whole, *cropped = self.reader.recognize([image, *crops], [whole_quads, *own_quads.values()])
         regions = [[line for line in whole if centre_in(box, line.box)] for box in boxes]
         outside = [line for line in whole if not any(centre_in(box, line.box) for box in boxes)]
         for i, lines in zip(recrop, cropped, strict=True):
-            shifted = [_shifted(line, *recrop[i][:2]) for line in lines]
-            own = [line for line in shifted if centre_in(boxes[i], line.box)]
-            if own:  # else the whole-photo read of the box stands
-                regions[i] = own
+            if own_quads[i]:  # else the whole-photo read of the box stands
+                regions[i] = [TextLine(_shifted_box(line.box, *recrop[i][:2]), line.text, line.score)
+                              for line in lines]
         texts = tuple(self._region(lines) for lines in regions)
         return TextReading(texts, self._region(outside), round((time.perf_counter() - started) * 1000, 2))
+
+    def start(self, image: np.ndarray, boxes: Sequence[Sequence[float]]) -> Future[TextReading]:
+        """`read` on the stage's own thread, so that the caller matches the crops meanwhile.
+        Why: the OCR runtime, TensorFlow and OpenCV release the GIL, and much of the
+        matching runs on one core (verification), so on two cores the two overlap."""
+        return self._worker.submit(self.read, image, boxes)
 
     def _region(self, lines: Sequence[TextLine]) -> RegionText:
         names = named_bands(self.names, lines) if lines else []
@@ -134,10 +153,16 @@ def centre_in(box: Sequence[float], line_box: Sequence[float]) -> bool:
     return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
 
 
-def _shifted(line: TextLine, dx: float, dy: float) -> TextLine:
-    """A line read on a crop, in the photo's pixels."""
-    x1, y1, x2, y2 = line.box
-    return TextLine((x1 + dx, y1 + dy, x2 + dx, y2 + dy), line.text, line.score)
+def _shifted_box(box: Sequence[float], dx: float, dy: float) -> tuple[float, float, float, float]:
+    """A box found on a crop whose corner is at (dx, dy), in the photo's pixels."""
+    x1, y1, x2, y2 = box
+    return x1 + dx, y1 + dy, x2 + dx, y2 + dy
+
+
+def _only_in(line_box: Sequence[float], boxes: Sequence[Sequence[float]], chosen: Sequence[int]) -> bool:
+    """Whether a line's centre lies in some of the `chosen` boxes and in no other box."""
+    holding = [i for i, box in enumerate(boxes) if centre_in(box, line_box)]
+    return bool(holding) and set(holding) <= set(chosen)
 
 
 def _area(box: Sequence[float]) -> float:

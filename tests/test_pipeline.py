@@ -172,6 +172,31 @@ def test_with_no_box_the_whole_photo_is_matched_and_named(small_dataset, bundle,
         assert pipeline.identify(image)["detections"] == []
 
 
+def test_the_whole_photo_answer_carries_the_text_read_on_it(small_dataset, bundle, database):
+    from matching.calibration import calibrate
+    from retrieval.text_stage import TextStage
+    from tests.test_text_ocr import printed
+
+    dataset = load_dataset(small_dataset)
+    cover = next(ref for ref in dataset.references if ref.kind == "album")
+    index = RetrievalIndex.open(bundle)
+    assert calibrate(index, dataset, "train,val", progress=False)["album"]["calibrated"]
+    with Store.open(database) as store:
+        stage = TextStage.load(store)
+        if stage is None:
+            pytest.skip("the OCR model wheel is not installed")  # tests/test_text_ocr.py fails under CI
+        name = dict(store.band_names())[cover.band_id]
+        art = read_image(dataset.reference_path(cover))
+        caption = np.asarray(Image.fromarray(printed([name.upper()])).resize((art.shape[1], 120)))
+        image = np.concatenate([art, caption])  # a close-up of the cover above its band's name
+        result = Pipeline(NoBoxes(), index, store, text=stage).identify(image)
+    [detection] = result["detections"]
+    assert detection["box"] == [0, 0, image.shape[1], image.shape[0]]
+    assert detection["matches"][0]["band_id"] == cover.band_id
+    assert "text" in detection["matches"][0]["evidence"]
+    assert detection["text"]["read"]
+
+
 def test_the_whole_photo_is_not_asked_of_an_uncalibrated_kind(small_dataset, bundle, database):
     dataset = load_dataset(small_dataset)
     cover = next(ref for ref in dataset.references if ref.kind == "album")

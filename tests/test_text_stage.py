@@ -85,22 +85,62 @@ def test_a_box_its_logo_fills_edge_to_edge_is_read_with_a_margin(stage):
 
 
 class CropBlindReader:
-    """Reads `whole` off the first image (the photo) and nothing off any crop."""
+    """Finds one text quadrilateral, `whole`'s, on the first image (the photo) and none on
+    any crop; records what it was asked to recognise."""
 
     def __init__(self, whole):
         self.whole = whole
+        self.detected = 0
 
-    def read_many(self, images):
-        return [self.whole] + [[] for _ in images[1:]]
+    def detect(self, image):
+        self.detected += 1
+        x1, y1, x2, y2 = self.whole.box
+        return [np.float32([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])] if self.detected == 1 else []
+
+    def recognize(self, images, quads):
+        self.asked = [len(image_quads) for image_quads in quads]
+        return [[self.whole] if image_quads else [] for image_quads in quads]
 
 
 def test_where_the_crop_reads_nothing_the_whole_photo_read_stands(stage):
     from text.ocr import TextLine
 
     line = TextLine((1500.0, 1000.0, 1600.0, 1020.0), "IRON MAIDEN", 0.95)
-    blind = TextStage(CropBlindReader([line]), stage.names, stage.config)
+    reader = CropBlindReader(line)
+    blind = TextStage(reader, stage.names, stage.config)
     photo = np.zeros((2400, 3200, 3), np.uint8)
     box = (1490, 990, 1610, 1030)
     assert blind._boxes_to_recrop(photo.shape, [box])  # small on a large photo: read again
     inside, = blind.read(photo, [box]).boxes
     assert inside.lines == (line,) and inside.names[0].hit.band_ids == (7,)
+    assert reader.asked == [1, 0]
+
+
+class SpyReader:
+    """A real reader that records the quadrilaterals it detects and is asked to recognise."""
+
+    def __init__(self, reader):
+        self.reader, self.detected, self.asked = reader, [], []
+
+    def detect(self, image):
+        self.detected.append(self.reader.detect(image))
+        return self.detected[-1]
+
+    def recognize(self, images, quads):
+        self.asked = [len(image_quads) for image_quads in quads]
+        return self.reader.recognize(images, quads)
+
+
+def test_text_a_box_reads_from_its_own_crop_is_recognised_once(stage):
+    photo = np.full((1200, 1600, 3), 120, np.uint8)
+    patch = printed(["METALLICA"], size=40)
+    photo[500:500 + patch.shape[0], 700:700 + patch.shape[1]] = patch
+    box = (690, 490, 710 + patch.shape[1], 510 + patch.shape[0])
+    spy = SpyReader(stage.reader)
+    inside, = TextStage(spy, stage.names, stage.config).read(photo, [box]).boxes
+    whole_found, crop_found = (len(quads) for quads in spy.detected)
+    assert whole_found >= 1 and crop_found >= 1  # both reads see the name...
+    assert spy.asked == [0, crop_found]          # ...but only the crop's is recognised
+    assert inside.names[0].hit.band_ids == (125,)
+    x1, y1, x2, y2 = inside.lines[0].box
+    assert box[0] <= x1 < x2 <= box[2] and box[1] <= y1 < y2 <= box[3]

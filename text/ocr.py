@@ -108,7 +108,12 @@ class TextReader:
     def read_many(self, images: Sequence[np.ndarray]) -> list[list[TextLine]]:
         """The text lines of each image; the line images of all of them are recognised
         together, in batches."""
-        quads = [self.detect(image) for image in images]
+        return self.recognize(images, [self.detect(image) for image in images])
+
+    def recognize(self, images: Sequence[np.ndarray],
+                  quads: Sequence[Sequence[np.ndarray]]) -> list[list[TextLine]]:
+        """The text lines of each image's quadrilaterals (`detect`'s, or some of them),
+        recognised together in batches; lines under `min_score` are dropped."""
         lines = [line_image(image, quad) for image, image_quads in zip(images, quads, strict=True)
                  for quad in image_quads]
         read = self._recognizer(lines)[0] if lines else []
