@@ -11,7 +11,7 @@ reads no text.
 Bounds, because the package's defaults took 0.6 to 20 s a photo: the detector sees the
 image at most `max_side` pixels on its longest side, at most `max_boxes` text boxes
 (largest first) are recognised, and the recognition of every box of every image passed
-to `read_many` runs in batches of `batch`.
+to `read_many` runs in batches of `batch` lines (one by default: see `ReaderConfig`).
 """
 
 from __future__ import annotations
@@ -53,17 +53,21 @@ class ReaderConfig:
     - `max_boxes`: text boxes recognised per image, the largest first; a band name is
       usually the biggest text on its print.
     - `min_score`: lines read with a lower mean confidence are dropped.
-    - `batch`: line images per recogniser call; `threads`: onnxruntime's intra-op threads.
-      One: on a 2-core host shared with other work, two threads took 2.4 times the wall
-      time and CPU time of one (BENCHMARKS.md, Text reading), and a server runs one
-      reader per worker process anyway.
+    - `batch`: line images per recogniser call. One: the recogniser pads each line of a
+      call to the call's widest, and on one CPU thread a batch cost more per line than
+      lines read alone, even of equal width (ds1000 photos: 29 ms a line in batches of 16,
+      27 in batches of lines of one width, 20 alone); what it reads also changes with
+      the padding.
+    - `threads`: onnxruntime's intra-op threads. One: on a 2-core host shared with other
+      work, two threads took 2.4 times the wall time and CPU time of one (BENCHMARKS.md,
+      Text reading), and a server runs one reader per worker process anyway.
     """
 
     max_side: int = 640
     min_side: int = 320
     max_boxes: int = 8
     min_score: float = 0.5
-    batch: int = 16
+    batch: int = 1
     threads: int = 1
 
 
