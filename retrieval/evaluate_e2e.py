@@ -129,10 +129,11 @@ def evaluate_e2e(dataset_root: str | Path, indexes: dict[str, str | Path], split
             for photo in progress_bar(names, progress, desc=f"photos ({split})", unit="photo"):
                 image = read_image(dataset.photo_path(photo))
                 truth = photo_truth(dataset.annotation_path(photo))
+                begun = text.begin(image) if text is not None else None  # as Pipeline.identify
                 detections, detect_ms = next(iter(pipelines.values())).detect(image)
                 for name, pipeline in pipelines.items():
                     started = time.perf_counter()
-                    result = pipeline.identify_detections(image, detections, detect_ms)
+                    result = pipeline.identify_detections(image, detections, detect_ms, begun)
                     total = detect_ms + (time.perf_counter() - started) * 1000
                     scores[name].append(score_photo(truth, result))
                     timings[name].append({**result["timings_ms"], "total": total})

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Collection, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -248,9 +249,11 @@ class Pipeline:
         return cls(detector, index, store, config, TextStage.load(store) if config.text else None)
 
     def identify(self, image: np.ndarray) -> dict:
-        """The result JSON for one (H, W, 3) uint8 RGB photo."""
+        """The result JSON for one (H, W, 3) uint8 RGB photo (its text is looked for while
+        its objects are detected: `TextStage.begin`)."""
+        begun = self.text.begin(image) if self.text is not None else None
         detections, detect_ms = self.detect(image)
-        return self.identify_detections(image, detections, detect_ms)
+        return self.identify_detections(image, detections, detect_ms, begun)
 
     def detect(self, image: np.ndarray) -> tuple[list[Detection], float]:
         """Step 1 alone: the detections worth a query, and the milliseconds it took."""
@@ -259,13 +262,14 @@ class Pipeline:
         return detections, (time.perf_counter() - started) * 1000
 
     def identify_detections(self, image: np.ndarray, detections: Sequence[Detection],
-                            detect_ms: float) -> dict:
+                            detect_ms: float, text_begun: Future | None = None) -> dict:
         """Steps 2-5 for detections already made (with none, the whole photo:
         `PipelineConfig.whole_photo`): evaluation detects a photo once and matches it
         against several indexes. The text is read on the text stage's thread while the
-        crops are matched (`TextStage.start`)."""
+        crops are matched (`TextStage.start`; `text_begun`: `TextStage.begin`'s future
+        for this photo, where its text was looked for while it was detected)."""
         boxes = [detection.box for detection in detections]
-        pending = self.text.start(image, boxes) if self.text is not None else None
+        pending = self.text.start(image, boxes, text_begun) if self.text is not None else None
         if detections or not self.config.whole_photo:
             results = match_crops(self.index, image, detections, self.config)
         else:

@@ -97,12 +97,17 @@ class TextStage:
         names = NameIndex(store.band_names(), normalize=name_key)
         return cls(load_reader(config.reader), names, config) if len(names) else None
 
-    def read(self, image: np.ndarray, boxes: Sequence[Sequence[float]]) -> TextReading:
-        """The text of `image` as a whole and of the `boxes` (pixel x1, y1, x2, y2)."""
+    def read(self, image: np.ndarray, boxes: Sequence[Sequence[float]],
+             whole_quads: Sequence[np.ndarray] | None = None) -> TextReading:
+        """The text of `image` as a whole and of the `boxes` (pixel x1, y1, x2, y2);
+        `whole_quads`: the text the reader's detector found on the whole image, where it
+        already ran (`begin`)."""
         started = time.perf_counter()
         recrop = self._boxes_to_recrop(image.shape, boxes)
         crops = [image[y1:y2, x1:x2] for x1, y1, x2, y2 in recrop.values()]
-        whole_quads, *crop_quads = (self.reader.detect(part) for part in (image, *crops))
+        if whole_quads is None:
+            whole_quads = self.reader.detect(image)
+        crop_quads = [self.reader.detect(crop) for crop in crops]
         own_quads = {i: [quad for quad in quads
                          if centre_in(boxes[i], _shifted_box(quad_box(quad), *recrop[i][:2]))]
                      for i, quads in zip(recrop, crop_quads, strict=True)}
@@ -118,11 +123,18 @@ class TextStage:
         texts = tuple(self._region(lines) for lines in regions)
         return TextReading(texts, self._region(outside), round((time.perf_counter() - started) * 1000, 2))
 
-    def start(self, image: np.ndarray, boxes: Sequence[Sequence[float]]) -> Future[TextReading]:
-        """`read` on the stage's own thread, so that the caller matches the crops meanwhile.
-        Why: the OCR runtime, TensorFlow and OpenCV release the GIL, and much of the
-        matching runs on one core (verification), so on two cores the two overlap."""
-        return self._worker.submit(self.read, image, boxes)
+    def begin(self, image: np.ndarray) -> Future[list[np.ndarray]]:
+        """The whole image's text detected on the stage's thread, starting now: while the
+        caller detects the objects whose boxes `start` then takes."""
+        return self._worker.submit(self.reader.detect, image)
+
+    def start(self, image: np.ndarray, boxes: Sequence[Sequence[float]],
+              begun: Future[list[np.ndarray]] | None = None) -> Future[TextReading]:
+        """`read` on the stage's own thread, so that the caller matches the crops meanwhile
+        (`begun`: `begin`'s future for this image). Why: the OCR runtime, TensorFlow and
+        OpenCV release the GIL, and much of the matching runs on one core (verification),
+        so on two cores the two overlap."""
+        return self._worker.submit(lambda: self.read(image, boxes, begun.result() if begun else None))
 
     def _region(self, lines: Sequence[TextLine]) -> RegionText:
         names = named_bands(self.names, lines) if lines else []

@@ -144,3 +144,12 @@ def test_text_a_box_reads_from_its_own_crop_is_recognised_once(stage):
     assert inside.names[0].hit.band_ids == (125,)
     x1, y1, x2, y2 = inside.lines[0].box
     assert box[0] <= x1 < x2 <= box[2] and box[1] <= y1 < y2 <= box[3]
+
+
+def test_text_begun_before_the_boxes_reads_as_text_read_at_once(stage):
+    photo, boxes = poster(), [(0, 0, 450, 300)]
+    begun = stage.begin(photo)
+    at_once, in_two_steps = stage.read(photo, boxes), stage.start(photo, boxes, begun).result()
+    assert begun.done() and len(begun.result()) == 2  # both lines found on the whole photo
+    assert (at_once.boxes, at_once.outside) == (in_two_steps.boxes, in_two_steps.outside)
+    assert in_two_steps.boxes[0].names[0].hit.band_ids == (125,)
