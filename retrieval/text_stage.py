@@ -7,8 +7,10 @@ photo) is read again from its own crop, with a margin, at full resolution, for a
 `crop_reads` boxes, the largest first, so a patch jacket costs a bounded number of reads.
 Where that read's detector finds text in the box, the whole-photo read's lines there are not
 recognised at all (the crop's replace them); where it finds none, they stand. All reads of a
-photo share one batched recognition. `TextStage.load` returns None where the OCR model is not
-installed or the database holds no band: the stage is optional.
+photo share one recognition step (`TextReader.recognize`). The stage reads on a thread of its
+own (`begin`, `start`), so that a photo's text is read while its objects are detected and
+matched. `TextStage.load` returns None where the OCR model is not installed or the database
+holds no band: the stage is optional.
 """
 
 from __future__ import annotations
