@@ -54,13 +54,12 @@ class ReaderConfig:
       usually the biggest text on its print.
     - `min_score`: lines read with a lower mean confidence are dropped.
     - `batch`: line images per recogniser call. One: the recogniser pads each line of a
-      call to the call's widest, and on one CPU thread a batch cost more per line than
-      lines read alone, even of equal width (ds1000 photos: 29 ms a line in batches of 16,
-      27 in batches of lines of one width, 20 alone); what it reads also changes with
-      the padding.
+      call to the call's widest, which changes what it reads, and on one CPU thread a
+      batch cost more per line than lines read alone, even of equal width (BENCHMARKS.md,
+      Text reading).
     - `threads`: onnxruntime's intra-op threads. One: on a 2-core host shared with other
-      work, two threads took 2.4 times the wall time and CPU time of one (BENCHMARKS.md,
-      Text reading), and a server runs one reader per worker process anyway.
+      work, two threads took more wall time and CPU time than one (BENCHMARKS.md, Text
+      reading), and a server runs one reader per worker process anyway.
     """
 
     max_side: int = 640
