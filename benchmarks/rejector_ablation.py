@@ -2,7 +2,7 @@
 
 For each kind of a bundle, the crops of the calibration splits are queried with whole
 rankings and turned into the rejector's examples exactly as `kyb index build` does
-(`matching.evaluate.calibration_examples`: each crop as answered, and each known crop
+(`matching.calibration.calibration_examples`: each crop as answered, and each known crop
 again with its own band left out). Then, for a few subsets of the rank features, a
 rejector is fitted on 4 of 5 folds and scores the fifth; the threshold is the
 `--max-known-rejection` quantile of the known examples' out-of-fold confidences, and
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> dict:
         if not path.verified_views:
             continue
         chosen = [outcome for outcome in outcomes if outcome.crop.kind == kind]
-        X, known, correct = calibration_examples(chosen, path.verified_views)
+        X, known, correct, _ = calibration_examples(chosen, path.verified_views)
         figures = {label: round(cross_validated_rejection(X[:, columns], known, correct,
                                                           args.max_known_rejection, args.folds, args.seed), 4)
                    for label, columns in feature_subsets(path.rank_feature_names).items()}

@@ -27,7 +27,7 @@ import numpy as np
 from data.crops import ground_truth_crops
 from data.dataset import load_dataset
 from matching.calibration import calibration_examples, photo_outcomes
-from matching.evaluate import expected_calibration_error, left_out_twins
+from matching.evaluate import expected_calibration_error
 from matching.index import RetrievalIndex
 from matching.openset import OpenSetRejector
 from matching.outcomes import Outcome, run_queries
@@ -36,10 +36,11 @@ from matching.self_calibration import KNOWN_SHARE, rendition_outcomes
 
 def held_out_examples(outcomes: list[Outcome], verified_views: int) -> dict[str, np.ndarray]:
     """The test crops' own answers (features, known, right) and their left-out twins."""
+    twins = calibration_examples(outcomes, verified_views)
     return {"X": np.stack([o.result.features for o in outcomes]),
             "known": np.array([o.crop.known for o in outcomes]),
             "right": np.array([o.crop.known and o.correct for o in outcomes]),
-            "twins": left_out_twins(outcomes, verified_views)}
+            "twins": twins.features[twins.left_out]}
 
 
 def judge(accept, probability, share_outscored, test: dict[str, np.ndarray]) -> dict:
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> dict:
         of_kind = [o for o in tested if o.crop.kind == kind]
         if not of_kind or not calibration.get(kind):
             continue
-        X, known, correct = calibration_examples(calibration[kind], path.verified_views)
+        X, known, correct, _ = calibration_examples(calibration[kind], path.verified_views)
         rules = compare_rules(X, known, correct, held_out_examples(of_kind, path.verified_views), shares,
                               KNOWN_SHARE if args.calibration == "gallery" else None)
         report["kinds"][kind] = rules

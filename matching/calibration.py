@@ -10,6 +10,7 @@ another bundle instead, which measures whether the relative evidence transfers.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,8 +24,18 @@ from matching.outcomes import Outcome, run_queries
 CALIBRATION_SPLITS = "train,val"
 
 
-def calibration_examples(outcomes: Sequence[Outcome],
-                         verified_views: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+class RejectorExamples(NamedTuple):
+    """The rejector's examples of one kind's outcomes, a row each: rank features, whether
+    the crop shows a held band, whether the answer is right, and whether the row is a
+    known crop's ranking with its own band left out (its "left-out twin")."""
+
+    features: np.ndarray
+    known: np.ndarray
+    correct: np.ndarray
+    left_out: np.ndarray
+
+
+def calibration_examples(outcomes: Sequence[Outcome], verified_views: int) -> RejectorExamples:
     """Rank features with (known, correct) labels for the rejector, from one kind's outcomes.
 
     Besides each crop as it was answered, every crop of a known band is used a second
@@ -35,17 +46,20 @@ def calibration_examples(outcomes: Sequence[Outcome],
     The outcomes must hold whole rankings (`run_queries` with a `top_k` of at least the
     shortlist).
     """
-    rows, known, correct = [], [], []
+    rows, known, correct, left_out = [], [], [], []
     for outcome in outcomes:
         rows.append(outcome.result.features)
         known.append(outcome.crop.known)
         correct.append(outcome.crop.known and outcome.correct)
+        left_out.append(False)
         rest = [c for c in outcome.result.candidates if c.band_id != outcome.crop.band_id]
         if outcome.crop.known and rest:
             rows.append(ranking_features(rest, verified_views))
             known.append(False)
             correct.append(False)
-    return np.stack(rows) if rows else np.zeros((0, 2)), np.array(known, bool), np.array(correct, bool)
+            left_out.append(True)
+    return RejectorExamples(np.stack(rows) if rows else np.zeros((0, 2)), np.array(known, bool),
+                            np.array(correct, bool), np.array(left_out, bool))
 
 
 def calibration_splits(dataset: Dataset, split: str) -> list[str]:
@@ -95,7 +109,7 @@ def fit_rejectors(index: RetrievalIndex, outcomes: dict[str, Sequence[Outcome]],
     as `OpenSetRejector`'s."""
     summary = {}
     for kind, chosen in outcomes.items():
-        X, known, correct = calibration_examples(chosen, index.paths[kind].verified_views)
+        X, known, correct, _ = calibration_examples(chosen, index.paths[kind].verified_views)
         try:
             rejector = OpenSetRejector(max_wrong_acceptance=max_wrong_acceptance,
                                        known_share=known_share).fit(X, known, correct)

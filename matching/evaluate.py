@@ -21,8 +21,9 @@ from sklearn.metrics import average_precision_score, precision_recall_curve
 
 from data.crops import ground_truth_crops
 from data.dataset import load_dataset
-from matching.calibration import calibration_examples
+from matching.calibration import RejectorExamples, calibration_examples
 from matching.index import RetrievalIndex
+from matching.openset import OpenSetRejector
 from matching.outcomes import Outcome, run_queries
 
 TOP_K = (1, 5, 10)
@@ -135,50 +136,40 @@ def evaluate_retrieval(dataset_root: str | Path, indexes: dict[str, str | Path],
         metrics = retrieval_metrics(outcomes)
         for kind in index.kinds:
             if kind in metrics:
-                of_kind = [o for o in outcomes if o.crop.kind == kind]
-                metrics[kind]["left_out_rejected"] = left_out_rejected(index, kind, of_kind)
-                metrics[kind]["ece_with_left_out"] = ece_with_left_out(index, kind, of_kind)
-                curve = rejector_curve(index, kind, of_kind)
+                rejector = index.rejectors.get(kind)
+                examples = calibration_examples([o for o in outcomes if o.crop.kind == kind],
+                                                index.paths[kind].verified_views)
+                metrics[kind]["left_out_rejected"] = left_out_rejected(rejector, examples)
+                metrics[kind]["ece_with_left_out"] = ece_with_left_out(rejector, examples)
+                curve = rejector_curve(rejector, examples)
                 metrics[kind]["rejector_ap"] = curve.pop("average_precision") if curve else None
                 metrics[kind]["rejector"] = curve
         report["results"][name] = {"index": {"path": str(root), **index_facts(index)}, "metrics": metrics}
     return report
 
 
-def left_out_rejected(index: RetrievalIndex, kind: str, outcomes: Sequence[Outcome]) -> float | None:
+def left_out_rejected(rejector: OpenSetRejector | None, examples: RejectorExamples) -> float | None:
     """Share of crops of known bands answered ``unknown`` once their band is left out of the
-    ranking: how often a band the gallery does not hold is rejected, on a set whose photos
-    all show gallery bands (the real sets). None for an uncalibrated kind."""
-    rejector = index.rejectors.get(kind)
-    if rejector is None:
-        return None
-    twins = left_out_twins(outcomes, index.paths[kind].verified_views)
-    return _share(~rejector.accept(twins)) if len(twins) else None
+    ranking (`examples.left_out`): how often a band the gallery does not hold is rejected,
+    on a set whose photos all show gallery bands (the real sets). None for an uncalibrated
+    kind (`rejector` None)."""
+    twins = examples.features[examples.left_out]
+    return _share(~rejector.accept(twins)) if rejector is not None and len(twins) else None
 
 
-def ece_with_left_out(index: RetrievalIndex, kind: str, outcomes: Sequence[Outcome]) -> float | None:
-    """Expected calibration error over the answers of `outcomes` and their left-out twins
-    (`left_out_twins`: answers that can only be wrong), the population of `rejector_curve`.
+def ece_with_left_out(rejector: OpenSetRejector | None, examples: RejectorExamples) -> float | None:
+    """Expected calibration error over the answers of `examples` and their left-out twins
+    (answers that can only be wrong), the population of `rejector_curve`.
     Why beside the answers' own: a stated probability is for queries of held and of
     absent bands both, and on a set whose photos all show gallery bands (the real sets)
     the answers alone hold no absent band. None for a kind without stated probabilities."""
-    rejector = index.rejectors.get(kind)
     if rejector is None or rejector.calibration_ is None:
         return None
-    X, _, right = calibration_examples(outcomes, index.paths[kind].verified_views)
-    return round(expected_calibration_error(rejector.probability(X), right), 4)
+    return round(expected_calibration_error(rejector.probability(examples.features), examples.correct), 4)
 
 
-def left_out_twins(outcomes: Sequence[Outcome], verified_views: int) -> np.ndarray:
-    """Rank features of each known crop's ranking with its own band left out (outcomes with
-    whole rankings; `calibration_examples`)."""
-    # Among crops of known bands only, the examples of absent bands are exactly the left-out twins.
-    X, known, _ = calibration_examples([o for o in outcomes if o.crop.known], verified_views)
-    return X[~known]
-
-
-def rejector_curve(index: RetrievalIndex, kind: str, outcomes: Sequence[Outcome]) -> dict | None:
-    """The rejector's precision-recall curve: every answer of `outcomes` and, for each crop
+def rejector_curve(rejector: OpenSetRejector | None, examples: RejectorExamples) -> dict | None:
+    """The rejector's precision-recall curve: every answer of `examples` and, for each crop
     of a known band, its ranking with that band left out (an answer that can only be
     wrong), ordered by the rejector's score. Precision is the share of accepted answers
     that are right, recall the share of right answers accepted; `operating_point` is where
@@ -186,8 +177,7 @@ def rejector_curve(index: RetrievalIndex, kind: str, outcomes: Sequence[Outcome]
     sets show no band outside their gallery, and without wrong answers of absent bands a
     rejector's curve says nothing about them. None for an uncalibrated kind or no right
     answer."""
-    rejector = index.rejectors.get(kind)
-    X, _, right = calibration_examples(outcomes, index.paths[kind].verified_views)
+    X, right = examples.features, examples.correct
     if rejector is None or not right.any():
         return None
     scores = rejector.confidence(X)

@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 from dataclasses import asdict
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -43,9 +42,10 @@ def test_calibration_uses_each_known_crop_again_without_its_band():
     right = answered(7, [(7, 0.9, 60), (3, 0.5, 4), (4, 0.4, 0)])
     wrong = answered(8, [(3, 0.6, 5), (8, 0.55, 3), (4, 0.3, 0)])
     absent = answered(0, [(5, 0.5, 2), (6, 0.45, 0)])
-    X, known, correct = calibration_examples([right, wrong, absent], 1)
+    X, known, correct, left_out = calibration_examples([right, wrong, absent], 1)
     assert known.tolist() == [True, False, True, False, False]
     assert correct.tolist() == [True, False, False, False, False]
+    assert left_out.tolist() == [False, True, False, True, False]  # the absent band's answer is no twin
     # Known crops as answered, then as if their band were not indexed: the rest of the ranking.
     np.testing.assert_allclose(X[0], right.result.features)
     np.testing.assert_allclose(X[1], ranking_features(right.result.candidates[1:], 1))
@@ -68,16 +68,15 @@ def test_rejector_curve_by_hand():
                 answered(8, [(3, 0.6, 5), (8, 0.55, 3), (4, 0.3, 0)]),   # wrong at 0.05; left out 0.3
                 answered(0, [(5, 0.5, 2), (6, 0.45, 0)]),                # absent band, 0.05
                 answered(9, [(9, 0.5, 10), (3, 0.48, 2)])]               # right at 0.02; left out 0.48
-    index = SimpleNamespace(rejectors={"album": MarginRejector()},
-                            paths={"album": SimpleNamespace(verified_views=1)})
-    curve = rejector_curve(index, "album", outcomes)
+    examples = calibration_examples(outcomes, verified_views=1)
+    curve = rejector_curve(MarginRejector(), examples)
     # By score: 0.48 wrong, 0.4 right, 0.3, 0.1, 0.05, 0.05 wrong, 0.02 right.
     assert (curve["answers"], curve["right"]) == (7, 2)
     assert curve["average_precision"] == pytest.approx((1 / 2 + 2 / 7) / 2, abs=1e-4)
     # Accepted from 0.2: 0.48, 0.4 and 0.3, one of them right, one of the two right answers.
     assert curve["operating_point"] == {"precision": pytest.approx(1 / 3, abs=1e-4), "recall": 0.5}
     assert curve["curve"][-1] == [0.0, 1.0]
-    assert rejector_curve(SimpleNamespace(rejectors={}, paths=index.paths), "album", outcomes) is None
+    assert rejector_curve(None, examples) is None
 
 
 class MarginProbability(MarginRejector):
@@ -92,13 +91,12 @@ class MarginProbability(MarginRejector):
 def test_ece_with_left_out_by_hand():
     outcomes = [answered(7, [(7, 0.9, 60), (3, 0.5, 4), (4, 0.4, 0)]),   # right, states 0.8; left out 0.2
                 answered(9, [(9, 0.5, 10), (3, 0.48, 2)])]               # right, states 0.04; left out 0.96
-    index = SimpleNamespace(rejectors={"album": MarginProbability()},
-                            paths={"album": SimpleNamespace(verified_views=1)})
+    rejector, examples = MarginProbability(), calibration_examples(outcomes, verified_views=1)
     # Bins: 0.04 right (gap 0.96), 0.2 wrong (0.2), 0.8 right (0.2), 0.96 wrong (0.96).
     expected = (0.96 + 0.2 + 0.2 + 0.96) / 4
-    assert ece_with_left_out(index, "album", outcomes) == pytest.approx(expected, abs=1e-4)
-    index.rejectors["album"].calibration_ = None  # a bundle that states no probability
-    assert ece_with_left_out(index, "album", outcomes) is None
+    assert ece_with_left_out(rejector, examples) == pytest.approx(expected, abs=1e-4)
+    rejector.calibration_ = None  # a bundle that states no probability
+    assert ece_with_left_out(rejector, examples) is None
 
 
 def test_metrics_by_hand():
