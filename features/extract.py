@@ -25,7 +25,7 @@ import numpy as np
 
 from data.imaging import ink_mask
 from features.images import polarity_normalised, rescale, to_gray, to_rgb_float, to_uint8
-from features.local import LocalFeatures, extract_sift
+from features.local import LocalFeatures, extract_sift, inverted_polarity
 from features.normalize import l2_normalize
 
 #: The backbone every CNN descriptor of this package uses.
@@ -87,8 +87,9 @@ class Extractor:
       `gem_p` the GeM exponent, on grayscale unless `gem_grayscale` is False;
     - `polarity`: grayscale inputs (SIFT, grayscale CNN) are first turned dark-ink-on-light
       by `polarity_normalised`, so a white-on-black print meets a black-on-white reference;
-    - `both_polarities`: queries (``query=True``) also extract SIFT from the inverted
-      image (`Extraction.inverted`), for crops whose border lies about their polarity;
+    - `both_polarities`: queries (``query=True``) also take the SIFT of the inverted
+      image (`Extraction.inverted`, `inverted_polarity`), for crops whose border lies
+      about their polarity;
     - `learned`: the learned logo descriptor (`features.logo_descriptor`): ``"shipped"``
       for the model shipped with the package, or the path of a trained model file;
     - `ink`: SIFT also on the image's ink map (`data.imaging.ink_mask`: each pixel's
@@ -173,9 +174,8 @@ class Extractor:
                 result.learned = vector
         if query and self.both_polarities:
             # The CNN parts and the ink map are shared: neither depends on the polarity.
-            for result, image in zip(results, images, strict=True):
-                result.inverted = Extraction(result.width, result.height,
-                                             sift=self._sift(255.0 - self._sift_input(image)),
+            for result in results:
+                result.inverted = Extraction(result.width, result.height, sift=inverted_polarity(result.sift),
                                              conv5=result.conv5, gem=result.gem, learned=result.learned,
                                              ink=result.ink)
         return results

@@ -16,6 +16,13 @@ import numpy as np
 from features.images import rescale, resize_long_side, to_gray, to_uint8
 
 SIFT_DIM = 128
+#: Where each SIFT dimension goes when the image's grey levels are inverted. A SIFT
+#: descriptor is a 4 x 4 grid of cells of 8 orientation bins, laid out relative to the
+#: keypoint's orientation. Inverting the image negates every gradient: the keypoints stay
+#: where they are and turn half a turn, gradients turn with them (the bins stay put),
+#: and the grid, laid out in the turned frame, is read from its opposite corner.
+_HALF_TURN = np.array([((3 - row) * 4 + (3 - column)) * 8 + orientation
+                       for row in range(4) for column in range(4) for orientation in range(8)])
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,16 @@ class LocalFeatures:
     def head(self, count: int) -> LocalFeatures:
         """The first `count` features (the strongest, for features from `extract_sift`)."""
         return LocalFeatures(self.keypoints[:count], self.descriptors[:count])
+
+
+def inverted_polarity(features: LocalFeatures) -> LocalFeatures:
+    """`extract_sift` of the same image with its grey levels inverted (255 - image),
+    derived instead of extracted again (SIFT or RootSIFT alike; see `_HALF_TURN`). Why:
+    a query of both polarities paid for a second SIFT extraction of every crop, which
+    this gives at the cost of a copy; it equals that extraction but for rounding."""
+    points = features.keypoints.copy()
+    points[:, 3] = (points[:, 3] + 180.0) % 360.0
+    return LocalFeatures(points, features.descriptors[:, _HALF_TURN])
 
 
 def root_sift(descriptors: np.ndarray, eps: float = 1e-12) -> np.ndarray:

@@ -8,7 +8,7 @@ import skimage.data
 from features.backbones import build_backbone
 from features.dense import conv5_features
 from features.images import resize_long_side, to_gray
-from features.local import SIFT_DIM, LocalFeatures, extract_sift, root_sift
+from features.local import SIFT_DIM, LocalFeatures, extract_sift, inverted_polarity, root_sift
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +86,27 @@ def test_small_crops_are_enlarged_to_min_side_and_map_back(camera):
     # An image already past min_side is left as it is.
     np.testing.assert_array_equal(extract_sift(camera, 200, min_side=256).keypoints,
                                   extract_sift(camera, 200).keypoints)
+
+
+@pytest.mark.parametrize("root", [True, False])
+def test_the_inverted_polarity_equals_sift_of_the_inverted_image(camera, root):
+    extracted = extract_sift(255 - camera, max_keypoints=300, root=root)
+    derived = inverted_polarity(extract_sift(camera, max_keypoints=300, root=root))
+    assert len(derived) == len(extracted) == 300
+    # The same keypoints, half a turn round (ties at the keypoint cap may swap a few).
+    matched = 0
+    for point, descriptor in zip(derived.keypoints, derived.descriptors, strict=True):
+        turn = np.abs((extracted.keypoints[:, 3] - point[3] + 180.0) % 360.0 - 180.0)
+        placed = np.abs(extracted.keypoints[:, :3] - point[:3]).max(axis=1) < 1e-3
+        same = np.flatnonzero(placed & (turn < 0.5))
+        if len(same):
+            matched += 1
+            scale = 1.0 if root else float(np.linalg.norm(descriptor))
+            assert min(np.linalg.norm(extracted.descriptors[same] - descriptor, axis=1)) <= 0.01 * scale
+    assert matched >= 0.97 * len(derived)
+    # Not the identity: an unpermuted descriptor does not match the inverted image's.
+    plain = extract_sift(camera, max_keypoints=300, root=root)
+    assert np.abs(plain.descriptors - derived.descriptors).max() > 0.1 * np.abs(plain.descriptors).max()
 
 
 def test_flat_image_has_no_keypoints():
