@@ -85,6 +85,9 @@ class Extractor:
       conv5-VLAD (empty: off); `conv5_grayscale` feeds luma instead of colour;
     - `gem_sizes`: long sides for the GeM-pooled global CNN vector (empty: off), with
       `gem_p` the GeM exponent, on grayscale unless `gem_grayscale` is False;
+    - `gem_shared`: the GeM vector is instead that of the learned descriptor's own input
+      (grayscale, stretched to its `INPUT_SHAPE`), whose ImageNet trunk pass it shares
+      (`LogoDescriptor.embed_with_imagenet_conv5`): a logo costs one network pass, not two;
     - `polarity`: grayscale inputs (SIFT, grayscale CNN) are first turned dark-ink-on-light
       by `polarity_normalised`, so a white-on-black print meets a black-on-white reference;
     - `both_polarities`: queries (``query=True``) also take the SIFT of the inverted
@@ -108,6 +111,7 @@ class Extractor:
     gem_sizes: tuple[int, ...] = ()
     gem_p: float = 3.0
     gem_grayscale: bool = True
+    gem_shared: bool = False
     polarity: bool = False
     both_polarities: bool = False
     learned: str | None = None
@@ -130,11 +134,14 @@ class Extractor:
                            _check_sizes("gem_sizes", self.gem_sizes) if self.gem_sizes else ())
         if not isinstance(self.gem_p, numbers.Real) or self.gem_p < 1:
             raise ValueError(f"gem_p must be a number >= 1, got {self.gem_p!r}")
-        for name in ("conv5_grayscale", "gem_grayscale", "polarity", "both_polarities", "ink"):
+        for name in ("conv5_grayscale", "gem_grayscale", "gem_shared", "polarity", "both_polarities", "ink"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.learned is not None and (not isinstance(self.learned, str) or not self.learned):
             raise ValueError(f"learned must be None, 'shipped' or a model path, got {self.learned!r}")
+        if self.gem_shared and (not self.learned or self.gem_sizes):
+            raise ValueError("gem_shared takes the GeM vector from the learned descriptor's pass: "
+                             "it needs learned, and no gem_sizes")
         if self.both_polarities and not (self.sift and self.polarity):
             raise ValueError("both_polarities needs SIFT with polarity=True")
         if self.ink and not self.sift:
@@ -170,8 +177,12 @@ class Extractor:
             for result, vector in zip(results, self._gem(images), strict=True):
                 result.gem = vector
         if self.learned and images:
-            for result, vector in zip(results, self._descriptor().embed(list(images)), strict=True):
+            vectors, cells = self._descriptor().embed_with_imagenet_conv5(list(images), conv5=self.gem_shared)
+            for position, (result, vector) in enumerate(zip(results, vectors, strict=True)):
                 result.learned = vector
+                if self.gem_shared:
+                    pooled = gem_pool(cells[position].reshape(-1, cells.shape[-1]), self.gem_p)
+                    result.gem = l2_normalize(pooled)
         if query and self.both_polarities:
             # The CNN parts and the ink map are shared: neither depends on the polarity.
             for result in results:

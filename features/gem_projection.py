@@ -29,7 +29,7 @@ from features.normalize import l2_normalize
 #: The shipped basis: (512, 1280) components, stored as float16.
 SHIPPED_PROJECTION = Path(__file__).resolve().parent / "models" / "kyb-gem-svd512.npz"
 #: The logo path's GeM (`matching.presets`, default preset) that the shipped basis was fitted on.
-TRAINING_EXTRACTOR = {"gem_sizes": (224,), "polarity": True}
+TRAINING_EXTRACTOR = {"learned": "shipped", "gem_shared": True}
 
 
 def load_projection(name: str) -> np.ndarray:

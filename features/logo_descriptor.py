@@ -150,13 +150,33 @@ class LogoDescriptor:
 
     def embed(self, images, batch_size: int = 64) -> np.ndarray:
         """(N, dimension) float32 unit vectors for a list of images."""
+        return self.embed_with_imagenet_conv5(images, batch_size, conv5=False)[0]
+
+    def embed_with_imagenet_conv5(self, images, batch_size: int = 64,
+                                  conv5: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """`embed`, and with `conv5` also ImageNet Lite0's conv5 cells of the same inputs
+        (N, H/32, W/32, 1280): the frozen trunk's output goes through the ImageNet blocks
+        the descriptor fine-tunes (`imagenet_top`) as well as through its own. Why: an
+        ImageNet GeM vector of the crop then costs a sliver of a second network pass."""
         if len(images) == 0:
-            return np.zeros((0, self.config.dimension), np.float32)
-        parts = []
+            return np.zeros((0, self.config.dimension), np.float32), None
+        embedded, cells = [], []
         for start in range(0, len(images), batch_size):
             features = self.trunk.predict_on_batch(self.batch(images[start:start + batch_size]))
-            parts.append(np.asarray(self.top.predict_on_batch(features), np.float32))
-        return l2_normalize(np.concatenate(parts))
+            embedded.append(np.asarray(self.top.predict_on_batch(features), np.float32))
+            if conv5:
+                cells.append(np.asarray(self.imagenet_top.predict_on_batch(features), np.float32))
+        return l2_normalize(np.concatenate(embedded)), np.concatenate(cells) if conv5 else None
+
+    @functools.cached_property
+    def imagenet_top(self) -> keras.Model:
+        """ImageNet Lite0's blocks from `trainable_from` on and its head, on the trunk's output."""
+        features = keras.Input(shape=tuple(self.trunk.output.shape[1:]), dtype="float32")
+        top = keras.Model(features, efficientnet_lite.lite0_top(features, self.config.trainable_from),
+                          name="imagenet-top")
+        efficientnet_lite.load_lite0_imagenet_weights(top, partial=True)
+        top.trainable = False
+        return top
 
     def _saved_arrays(self) -> dict[str, np.ndarray]:
         return {f"w{i}": np.asarray(w, np.float16) for i, w in enumerate(self.top.get_weights())}

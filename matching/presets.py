@@ -176,7 +176,8 @@ PRESETS: dict[str, dict[str, PathConfig]] = {
     },
     "default": {
         # Printed logos: the learned descriptor (features/logo_descriptor.py) fused with a
-        # grayscale ImageNet GeM vector (w = 0.4), each reference averaged with 16 of its
+        # grayscale ImageNet GeM vector (w = 0.4) of the same input, taken from the
+        # descriptor's own trunk pass (`gem_shared`), each reference averaged with 16 of its
         # printed-and-photographed renditions, finds the shortlist. The learned part knows
         # band logos, the ImageNet part brand marks unlike the generator's logos, and the
         # renditions pull each reference toward where photos of prints land (BENCHMARKS.md,
@@ -188,7 +189,7 @@ PRESETS: dict[str, dict[str, PathConfig]] = {
         # enlarges crops under 256 pixels first: a quarter of real logo crops are under 75
         # (FlickrLogos-27), too few pixels a stroke for its keypoints.
         "logo": PathConfig(
-            extractor={"learned": "shipped", "gem_sizes": [224], "sift": "rootsift", "sift_keypoints": 1000,
+            extractor={"learned": "shipped", "gem_shared": True, "sift": "rootsift", "sift_keypoints": 1000,
                        "sift_max_side": 640, "sift_min_side": 256, "polarity": True, "both_polarities": True,
                        "ink": True},
             encoder={"parts": ["learned", "gem"], "fusion_weight": 0.4, "projection": None,

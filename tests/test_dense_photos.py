@@ -10,8 +10,9 @@ import pytest
 from data.image_io import read_image
 from detector.inference import Detection
 from features.backbones import Backbone
-from features.extract import Extractor
-from features.logo_descriptor import LogoDescriptor
+from features.extract import Extractor, backbone, gem_pool
+from features.logo_descriptor import LogoDescriptor, prepare
+from features.normalize import l2_normalize
 from matching.index import RetrievalIndex
 from retrieval.pipeline import Pipeline, PipelineConfig, keep_detections
 from retrieval.store import Store
@@ -73,16 +74,31 @@ def test_extracting_together_gives_each_image_its_own_features(dataset):
         assert batched.inverted.learned is batched.learned
 
 
+def test_a_shared_gem_is_the_imagenet_gem_of_the_descriptor_input_without_a_second_pass(dataset,
+                                                                                       monkeypatch):
+    images = [read_image(dataset.reference_path(ref)) for ref in dataset.references[:4]]
+    inputs = [np.repeat(prepare(image)[..., None], 3, axis=2) for image in images]
+    expected = [l2_normalize(gem_pool(cells.reshape(-1, cells.shape[-1]), 3.0))
+                for cells in backbone().feature_maps(inputs)]
+    shared = Extractor(learned="shipped", gem_shared=True)
+    plain = Extractor(learned="shipped")
+    monkeypatch.setattr(Backbone, "_run", lambda self, padded: pytest.fail("a second network pass"))
+    for extraction, alone, gem in zip(shared.extract_many(images), plain.extract_many(images), expected,
+                                      strict=True):
+        np.testing.assert_allclose(extraction.gem, gem, atol=1e-5)
+        np.testing.assert_array_equal(extraction.learned, alone.learned)
+
+
 def test_a_64_box_photo_is_answered_in_a_few_batched_network_calls(dataset, small_dataset, logo_index,
                                                                      monkeypatch):
     photo, boxes, bands = _grid_photo(dataset, 64)
     alone = [logo_index.query(photo[int(b.box[1]):int(b.box[3]), int(b.box[0]):int(b.box[2])], "logo", 5)
              for b in boxes[:6]]
     trunk_calls, descriptor_calls = [], []
-    run, embed = Backbone._run, LogoDescriptor.embed
+    run, embed = Backbone._run, LogoDescriptor.embed_with_imagenet_conv5
     monkeypatch.setattr(Backbone, "_run",
                         lambda self, padded: trunk_calls.append(len(padded)) or run(self, padded))
-    monkeypatch.setattr(LogoDescriptor, "embed", lambda self, images, **kw:
+    monkeypatch.setattr(LogoDescriptor, "embed_with_imagenet_conv5", lambda self, images, **kw:
                         descriptor_calls.append(len(images)) or embed(self, images, **kw))
     with Store.open(dataset_database(small_dataset)) as store:
         pipeline = Pipeline(FixedBoxes(boxes), logo_index, store, PipelineConfig(margin=0.0))

@@ -145,7 +145,8 @@ def test_extractor_parameters_round_trip_and_are_validated():
     with pytest.raises(ValueError, match="unknown extractor"):
         PathConfig(extractor={"sift": "rootsift", "colour": True}, encoder={})
     for bad in ({"sift": "surf"}, {"gem_sizes": [8]}, {"gem_p": 0.5}, {"sift_keypoints": 0},
-                {"sift": "sift", "sift_min_side": 700}, {"sift": "sift", "sift_min_side": -1}):
+                {"sift": "sift", "sift_min_side": 700}, {"sift": "sift", "sift_min_side": -1},
+                {"gem_shared": True}, {"gem_shared": True, "learned": "shipped", "gem_sizes": [224]}):
         with pytest.raises(ValueError):
             Extractor(**bad)
 
