@@ -159,9 +159,10 @@ class Extractor:
 
     def extract_many(self, images: Sequence[np.ndarray], query: bool = False) -> list[Extraction]:
         """`__call__` for each of `images`, with the CNN parts of all of them computed
-        together: the learned descriptor in one batch, the GeM trunk in one call per
-        padded shape (`Backbone.feature_maps`). A photo's crops then cost a few network
-        calls instead of one or two each; each image's features are those it gets alone."""
+        together: the learned descriptor in one batch (with a shared GeM, that is all),
+        the GeM trunk in one call per padded shape (`Backbone.feature_maps`). A photo's
+        crops then cost a few network calls instead of one or two each; each image's
+        features are those it gets alone."""
         results = []
         for image in images:
             height, width = image.shape[:2]
