@@ -36,11 +36,10 @@ from matching.self_calibration import KNOWN_SHARE, rendition_outcomes
 
 def held_out_examples(outcomes: list[Outcome], verified_views: int) -> dict[str, np.ndarray]:
     """The test crops' own answers (features, known, right) and their left-out twins."""
-    twins = calibration_examples(outcomes, verified_views)
-    return {"X": np.stack([o.result.features for o in outcomes]),
-            "known": np.array([o.crop.known for o in outcomes]),
-            "right": np.array([o.crop.known and o.correct for o in outcomes]),
-            "twins": twins.features[twins.left_out]}
+    examples = calibration_examples(outcomes, verified_views)
+    own = ~examples.left_out
+    return {"X": examples.features[own], "known": examples.known[own], "right": examples.correct[own],
+            "twins": examples.features[examples.left_out]}
 
 
 def judge(accept, probability, share_outscored, test: dict[str, np.ndarray]) -> dict:
