@@ -84,11 +84,14 @@ def rescale(image: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
 
 def polarity_normalised(gray: np.ndarray, border: float = 0.08) -> np.ndarray:
     """`gray` (uint8, or float in 0..255) inverted when its border is darker than its inside,
-    so that ink on a crop or a reference is dark on light whichever way round it was printed."""
+    so that ink on a crop or a reference is dark on light whichever way round it was printed.
+    An image too thin to have an inside (a sliver of a box) is returned as it is."""
     height, width = gray.shape
     by, bx = max(1, int(height * border)), max(1, int(width * border))
     mask = np.zeros(gray.shape, bool)
     mask[:by], mask[-by:], mask[:, :bx], mask[:, -bx:] = True, True, True, True
+    if mask.all():
+        return gray
     if gray[mask].mean() < gray[~mask].mean():
         return 255 - gray
     return gray

@@ -1,6 +1,7 @@
 """Search back-ends, the global encoder's persistence and the open-set rejector."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -162,6 +163,13 @@ def test_gem_lies_between_mean_and_max_and_polarity_puts_ink_dark():
     assert normalised[0, 0] == 255 and normalised[25, 40] == 0
     dark_ink = 255 - light_ink
     np.testing.assert_array_equal(polarity_normalised(dark_ink), dark_ink)
+
+
+def test_polarity_leaves_a_sliver_with_no_inside_as_it_is_without_a_warning():
+    sliver = np.array([[0, 255, 0, 255]], np.uint8)  # one row: all border
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(polarity_normalised(sliver), sliver)
 
 
 def test_rank_features_by_hand():
