@@ -1,11 +1,11 @@
 """A reference's one global vector: the recipe each path applies to its reference images.
 
 A reference is described by several copies of itself: the image (or a softened copy,
-whose keypoints verification stores), augmented copies, and printed-and-photographed
-renditions. Their vectors are averaged into the one vector the index searches. Only the
-first extraction keeps the features verification reads; the copies serve the vector
-alone. Why the copies: a photo softens, recolours and prints what it shows, and a vector
-near where such photos land is found more often (BENCHMARKS.md, Retrieval).
+which stands for it), augmented copies, and printed-and-photographed renditions. Their
+vectors are averaged into the one vector the index searches. Only the first extraction
+keeps the features verification reads; the copies serve the vector alone. Why the
+copies: a photo softens, recolours and prints what it shows, and a vector near where such
+photos land is found more often (BENCHMARKS.md, Retrieval).
 """
 
 from __future__ import annotations
@@ -29,6 +29,10 @@ from features.normalize import l2_normalize
 RENDITION_STREAM = 1
 #: Images a network call takes when references are extracted together.
 CNN_BATCH = 64
+#: Raised whenever what a recipe gives changes (2: the softened copy stands for the image
+#: instead of joining it), so that a build does not resume on a work folder extracted by
+#: an earlier version (`matching.build_work.fingerprint`).
+RECIPE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -38,8 +42,10 @@ class ReferenceRecipe:
     - `augment`: augmented copies (data/augment.py) averaged with the image's own vector;
     - `renditions`: printed-and-photographed copies (data/renditions.py) whose mean vector
       joins the reference's own at equal weight;
-    - `blur`: Gaussian sigma, in pixels at the SIFT working size, of a softened copy whose
-      keypoints are stored for verification and whose vector joins the mean (0: none).
+    - `blur`: Gaussian sigma, in pixels at the SIFT working size, of a softened copy that
+      stands for the image: its keypoints are stored for verification and its vector is
+      the image's own (0: the image itself). Why not both: the sharp image's vector moves
+      the mean by nothing measurable and cost a cover a second SIFT extraction.
     """
 
     augment: int = 0
@@ -89,11 +95,9 @@ def reference_extractions_many(extractor: Extractor, recipe: ReferenceRecipe, im
 def _reference_copies(recipe: ReferenceRecipe, image: np.ndarray, seed: Sequence[int],
                       working_side: int) -> tuple[np.ndarray, list[np.ndarray]]:
     """The image whose keypoints are stored (softened with a `blur`) and the copies that
-    serve the vector alone: the image itself with a `blur`, augmented copies, renditions."""
-    if recipe.blur:
-        first, copies = softened(image, recipe.blur, working_side), [image]
-    else:
-        first, copies = image, []
+    serve the vector alone: augmented copies, renditions."""
+    first = softened(image, recipe.blur, working_side) if recipe.blur else image
+    copies = []
     if recipe.augment:
         rng = np.random.default_rng(list(seed))
         source = image.astype(np.float32) / 255.0

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from data.dataset import Reference
 from features.extraction_file import ChunkExtractions, load_chunk, save_chunk
+from features.reference_vector import RECIPE_VERSION
 from matching.presets import KINDS, PathConfig
 
 #: References per chunk: small enough to bound a worker's memory (a logo reference is a
@@ -78,11 +79,11 @@ def shard_chunks(chunks: Sequence[Chunk], shard: tuple[int, int] | None) -> list
 
 def fingerprint(chunks: Sequence[Chunk], configs: dict[str, PathConfig], seed: int) -> str:
     """What the extractions depend on: the chunks' references, each kind's extraction
-    recipe (extractor, copies, whether SIFT is kept for the vector, and if not, how many
-    keypoints verification keeps: all a chunk holds) and the seed."""
-    recipe = {kind: {"extractor": config.extractor.params(), "augment": config.augment,
-                     "renditions": config.renditions, "blur": config.reference_blur,
-                     "uses_sift": config.encoder.uses_sift,
+    recipe (its version, extractor, copies, whether SIFT is kept for the vector, and if
+    not, how many keypoints verification keeps: all a chunk holds) and the seed."""
+    recipe = {kind: {"version": RECIPE_VERSION, "extractor": config.extractor.params(),
+                     "augment": config.augment, "renditions": config.renditions,
+                     "blur": config.reference_blur, "uses_sift": config.encoder.uses_sift,
                      "kept_keypoints": None if config.encoder.uses_sift else config.verify_keypoints,
                      "learned_sha256": config.extractor.learned_sha256()}
               for kind, config in sorted(configs.items())}
@@ -103,7 +104,8 @@ class WorkFolder:
             recorded = json.loads(plan.read_text(encoding="utf-8"))
             if recorded.get("fingerprint") != tag:
                 raise ValueError(f"{self.path}: holds the extractions of another build (other references, "
-                                 "preset, seed or chunk size); remove it or choose another work folder")
+                                 "preset, seed, chunk size or recipe version); remove it or choose another "
+                                 "work folder")
         else:
             (self.path / "chunks").mkdir(parents=True, exist_ok=True)
             partial = plan.with_name(PLAN + ".partial")

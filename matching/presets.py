@@ -21,7 +21,7 @@ default here does not change what an existing bundle does.
   reference), each reference averaged with 16 renditions of it; the best 30 verified
   with RootSIFT of both polarities and of the ink map, the two views' inliers summed.
   Both kinds verify against the keypoints of a softened copy of each reference
-  (`reference_blur`), whose vector also joins the reference's; those keypoints are stored
+  (`reference_blur`), which stands for the reference in its vector too; those keypoints are stored
   product-quantised (`pq16`), 400 of a cover and 200 a view of a logo, in 8 KB a
   reference.
   BENCHMARKS.md (Retrieval) has the measurements behind these choices.
@@ -80,8 +80,8 @@ class PathConfig:
       ranks the right cover first and it verifies with tens of inliers); they then cost
       two RANSAC fits instead of a hundred match counts.
     - `reference_blur`: Gaussian sigma, in pixels at the SIFT working size, of a softened
-      copy of each reference. Its keypoints are the ones stored for verification, and its
-      vector joins the reference's mean vector. 0: none. Why: a photo softens what it
+      copy of each reference, which stands for it: its keypoints are the ones stored for
+      verification, and its vector is the reference's own. 0: none. Why: a photo softens what it
       shows (distance, focus, noise reduction, JPEG); a sharp reference's strongest
       keypoints are fine details no photo of it keeps, a softened copy's are not.
     """

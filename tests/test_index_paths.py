@@ -83,7 +83,8 @@ def test_a_softened_reference_verifies_a_small_blurred_photo_of_it_better():
 
     cover = skimage.data.astronaut()
     config = dataclasses.replace(TINY["album"], reference_blur=2.0)
-    softened, sharp = reference_extractions(config.extractor, config.recipe, cover, (0, 1), True)
+    [softened] = reference_extractions(config.extractor, config.recipe, cover, (0, 1), True)
+    sharp = config.extractor(cover)
     small = cv2.resize(cover, (150, 150), interpolation=cv2.INTER_AREA)
     noisy = cv2.GaussianBlur(small, (0, 0), 1.0) + np.random.default_rng(0).normal(0, 6, small.shape)
     photo = extract_sift(np.clip(noisy, 0, 255).astype(np.uint8), 1000, 640)
@@ -171,9 +172,9 @@ def test_a_print_in_another_colour_verifies_on_the_ink_map(tmp_path):
     # Only the extraction whose keypoints are stored (the softened copy's) takes the ink map.
     from features.reference_vector import ReferenceRecipe, reference_extractions
 
-    softened, sharp = reference_extractions(with_ink.extractor, ReferenceRecipe(blur=2.0),
-                                            _text_logo(names[0]), (0, 1), True)
-    assert softened.ink is not None and len(softened.ink) > 0 and sharp.ink is None
+    softened, rendition = reference_extractions(with_ink.extractor, ReferenceRecipe(renditions=1, blur=2.0),
+                                                _text_logo(names[0]), (0, 1), True)
+    assert softened.ink is not None and len(softened.ink) > 0 and rendition.ink is None
 
 
 def test_rendition_averaged_references_sit_nearer_photos_of_prints_and_add_agrees_with_build(dataset):
