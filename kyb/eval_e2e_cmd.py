@@ -46,6 +46,9 @@ def print_report(report: dict) -> None:
 @click.option("--whole-photo/--no-whole-photo", default=True, show_default=True,
               help="Where the detector keeps no box, query the whole photo "
                    "(retrieval.pipeline.PipelineConfig.whole_photo).")
+@click.option("--other-kind/--no-other-kind", default=True, show_default=True,
+              help="In an index of both kinds, ask a box answered 'unknown' as the other kind too "
+                   "(retrieval.pipeline.PipelineConfig.other_kind).")
 @click.option("--text/--no-text", "read_text", default=True, show_default=True,
               help="Read the text on each photo as a second witness (where the OCR model is installed).")
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -53,8 +56,8 @@ def print_report(report: dict) -> None:
                    "distractor names for the text witness.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the figures as JSON.")
-def eval_e2e(dataset, root, presets, split, model_path, calibration_from, limit, whole_photo, read_text,
-             roster, json_path):
+def eval_e2e(dataset, root, presets, split, model_path, calibration_from, limit, whole_photo, other_kind,
+             read_text, roster, json_path):
     """Per photo, the bands the pipeline reports against the annotated ones: band precision
     and recall, exact-photo accuracy, open-set rejection of unknown bands, and per-stage
     latency p50/p95. The band database is a throwaway copy of the dataset's bands."""
@@ -64,7 +67,7 @@ def eval_e2e(dataset, root, presets, split, model_path, calibration_from, limit,
 
     try:
         indexes = bundles_to_compare(dataset, root, presets, calibration_from)
-        config = PipelineConfig(whole_photo=whole_photo, text=read_text)
+        config = PipelineConfig(whole_photo=whole_photo, other_kind=other_kind, text=read_text)
         report = evaluate_e2e(dataset, indexes, split, model_path, config, limit=limit, roster=roster)
     except (BundleError, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc

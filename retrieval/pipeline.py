@@ -51,6 +51,11 @@ class PipelineConfig:
     - `margin`: each side of a box grows by this share of its size before cropping, so a
       box drawn slightly tight still leaves the matcher the whole logo or cover.
     - `top_k`: bands listed per detection.
+    - `other_kind`: in an index of both kinds, a box answered `unknown` as its detected
+      kind is asked again as the other kind, and that answer stands where it is
+      ``match`` (`ask_other_kind`). Why: on real photos the detector's logo-or-cover call
+      is the weak part of its answer (it calls many brand marks `album`), and a gallery
+      from a scrape holds both kinds (BENCHMARKS.md, End to end).
     - `whole_photo`: when the detector keeps no box, the whole photo is queried once as a
       crop of each kind the index calibrates and verifies (`whole_photo_detections`), and
       the best answer that is accepted and verified is reported over the whole photo,
@@ -67,6 +72,7 @@ class PipelineConfig:
     duplicate_iou: float = 0.7
     margin: float = 0.08
     top_k: int = 5
+    other_kind: bool = True
     whole_photo: bool = True
     text: bool = True
 
@@ -133,6 +139,38 @@ def match_crops(index: RetrievalIndex, image: np.ndarray, detections: Sequence[D
         for position, result in zip(positions, index.query_many(crops, kind, config.top_k), strict=True):
             results[position] = result
     return results
+
+
+def ask_other_kind(index: RetrievalIndex, image: np.ndarray, detections: Sequence[Detection],
+                   results: Sequence[MatchResult | None],
+                   config: PipelineConfig) -> tuple[list[Detection], list[MatchResult | None]]:
+    """`detections` and their `results`, where each box answered `unknown` (or nothing) is
+    asked again as each other kind the index holds, and takes the first such answer that
+    is ``match``, with that kind. The crops of a kind are queried together, as in
+    `match_crops`; the stage timings of an answer include both of its queries."""
+    detections, results = list(detections), list(results)
+    for kind in index.kinds:
+        positions = [i for i, (detection, result) in enumerate(zip(detections, results, strict=True))
+                     if detection.kind != kind and (result is None or result.verdict != "match")]
+        if not positions:
+            continue
+        asked = [replace(detections[i], kind=kind) for i in positions]
+        for position, detection, answer in zip(positions, asked, match_crops(index, image, asked, config),
+                                               strict=True):
+            first = results[position]
+            if answer is not None and answer.verdict == "match":
+                detections[position], results[position] = detection, _timed_with(answer, first)
+            elif first is not None:
+                results[position] = _timed_with(first, answer)
+    return detections, results
+
+
+def _timed_with(result: MatchResult, other: MatchResult | None) -> MatchResult:
+    """`result` with the stage timings of `other` (a query made for the same box) added."""
+    extra = other.timings_ms if other is not None else {}
+    timings = {stage: result.timings_ms.get(stage, 0.0) + extra.get(stage, 0.0)
+               for stage in {*result.timings_ms, *extra}}
+    return replace(result, timings_ms=timings)
 
 
 def whole_photo_detections(index: RetrievalIndex, image: np.ndarray,
@@ -272,6 +310,8 @@ class Pipeline:
         pending = self.text.start(image, boxes, text_begun) if self.text is not None else None
         if detections or not self.config.whole_photo:
             results = match_crops(self.index, image, detections, self.config)
+            if self.config.other_kind:
+                detections, results = ask_other_kind(self.index, image, detections, results, self.config)
         else:
             detections, results = whole_photo_detections(self.index, image, self.config)
         reading = pending.result() if pending is not None else None

@@ -207,6 +207,40 @@ def test_the_whole_photo_is_not_asked_of_an_uncalibrated_kind(small_dataset, bun
     assert result["detections"] == [] and result["bands"] == []
 
 
+class WholePhotoAs:
+    """A detector that boxes the whole photo as `kind`, right or wrong: on real photos the
+    logo-or-cover call is the weak part of the detector's answer."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        height, width = image.shape[:2]
+        return [Detection((0.0, 0.0, float(width), float(height)), self.kind, 0.9)]
+
+
+def test_a_cover_boxed_as_a_logo_is_answered_by_the_covers(small_dataset, bundle, database):
+    from matching.calibration import calibrate
+
+    dataset = load_dataset(small_dataset)
+    covers = [ref for ref in dataset.references if ref.kind == "album"][:3]
+    index = RetrievalIndex.open(bundle)
+    calibrated = calibrate(index, dataset, "train,val", progress=False)
+    assert calibrated["album"]["calibrated"] and calibrated["logo"]["calibrated"]
+    with Store.open(database) as store:
+        pipeline = Pipeline(WholePhotoAs("logo"), index, store)
+        for cover in covers:
+            result = pipeline.identify(read_image(dataset.reference_path(cover)))
+            schema_validator("IdentifyResult").validate(result)
+            [detection] = result["detections"]
+            assert (detection["kind"], detection["verdict"]) == ("album", "match")
+            assert [band["band_id"] for band in result["bands"]] == [cover.band_id]
+            assert detection["matches"][0]["evidence"] == ["album"]
+        pipeline.config = PipelineConfig(other_kind=False)  # the logos alone do not know it
+        [detection] = pipeline.identify(read_image(dataset.reference_path(covers[0])))["detections"]
+        assert (detection["kind"], detection["verdict"]) == ("logo", "unknown")
+
+
 def test_real_detector_finds_a_known_band_in_a_generated_photo(real_pipeline, small_dataset):
     dataset = load_dataset(small_dataset)
     validator = schema_validator("IdentifyResult")
