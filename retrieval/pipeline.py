@@ -53,9 +53,12 @@ class PipelineConfig:
     - `top_k`: bands listed per detection.
     - `other_kind`: in an index of both kinds, a box answered `unknown` as its detected
       kind is asked again as the other kind, and that answer stands where it is
-      ``match`` (`ask_other_kind`). Why: on real photos the detector's logo-or-cover call
-      is the weak part of its answer (it calls many brand marks `album`), and a gallery
-      from a scrape holds both kinds (BENCHMARKS.md, End to end).
+      ``match`` and either geometrically verified or at least `other_kind_probability`
+      likely to be right (`ask_other_kind`). Why: on real photos the detector's
+      logo-or-cover call is the weak part of its answer (it calls many brand marks
+      `album`), and a gallery from a scrape holds both kinds; why the extra condition: the
+      detector's call is still evidence against the other kind, and a wrong-kind crop is
+      not what that kind's rejector was calibrated on (BENCHMARKS.md, End to end).
     - `whole_photo`: when the detector keeps no box, the whole photo is queried once as a
       crop of each kind the index calibrates and verifies (`whole_photo_detections`), and
       the best answer that is accepted and verified is reported over the whole photo,
@@ -73,6 +76,7 @@ class PipelineConfig:
     margin: float = 0.08
     top_k: int = 5
     other_kind: bool = True
+    other_kind_probability: float = 0.5
     whole_photo: bool = True
     text: bool = True
 
@@ -146,8 +150,9 @@ def ask_other_kind(index: RetrievalIndex, image: np.ndarray, detections: Sequenc
                    config: PipelineConfig) -> tuple[list[Detection], list[MatchResult | None]]:
     """`detections` and their `results`, where each box answered `unknown` (or nothing) is
     asked again as each other kind the index holds, and takes the first such answer that
-    is ``match``, with that kind. The crops of a kind are queried together, as in
-    `match_crops`; the stage timings of an answer include both of its queries."""
+    is ``match`` and verified or probable enough (`PipelineConfig.other_kind`), with that
+    kind. The crops of a kind are queried together, as in `match_crops`; the stage timings
+    of an answer include both of its queries."""
     detections, results = list(detections), list(results)
     for kind in index.kinds:
         positions = [i for i, (detection, result) in enumerate(zip(detections, results, strict=True))
@@ -158,11 +163,20 @@ def ask_other_kind(index: RetrievalIndex, image: np.ndarray, detections: Sequenc
         for position, detection, answer in zip(positions, asked, match_crops(index, image, asked, config),
                                                strict=True):
             first = results[position]
-            if answer is not None and answer.verdict == "match":
+            if _stands_as_other_kind(answer, config):
                 detections[position], results[position] = detection, _timed_with(answer, first)
             elif first is not None:
                 results[position] = _timed_with(first, answer)
     return detections, results
+
+
+def _stands_as_other_kind(answer: MatchResult | None, config: PipelineConfig) -> bool:
+    """Whether a box's answer as a kind the detector did not call it stands: ``match``, and
+    verified or stated at least `config.other_kind_probability` likely to be right."""
+    if answer is None or answer.verdict != "match" or not answer.candidates:
+        return False
+    probable = answer.probability is not None and answer.probability >= config.other_kind_probability
+    return answer.verified or probable
 
 
 def _timed_with(result: MatchResult, other: MatchResult | None) -> MatchResult:

@@ -236,8 +236,18 @@ def test_a_cover_boxed_as_a_logo_is_answered_by_the_covers(small_dataset, bundle
             assert (detection["kind"], detection["verdict"]) == ("album", "match")
             assert [band["band_id"] for band in result["bands"]] == [cover.band_id]
             assert detection["matches"][0]["evidence"] == ["album"]
+        image = read_image(dataset.reference_path(covers[0]))
         pipeline.config = PipelineConfig(other_kind=False)  # the logos alone do not know it
-        [detection] = pipeline.identify(read_image(dataset.reference_path(covers[0])))["detections"]
+        [detection] = pipeline.identify(image)["detections"]
+        assert (detection["kind"], detection["verdict"]) == ("logo", "unknown")
+        # Asked as the kind the detector did not call it, an answer needs the geometry or
+        # a stated probability: with neither it does not stand.
+        album = index.paths["album"]
+        album.config = dataclasses.replace(album.config, min_inliers=100_000)
+        pipeline.config = PipelineConfig(other_kind_probability=0.0)
+        assert pipeline.identify(image)["detections"][0]["kind"] == "album"
+        pipeline.config = PipelineConfig(other_kind_probability=1.01)
+        [detection] = pipeline.identify(image)["detections"]
         assert (detection["kind"], detection["verdict"]) == ("logo", "unknown")
 
 
