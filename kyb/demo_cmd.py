@@ -56,15 +56,23 @@ def build_demo_index(dataset, out: Path):
 
 
 def truth_for(box, objects, band_names: dict[int, str]) -> str:
-    """The annotated band of the object `box` covers best (IoU >= 0.5), for the table."""
-    from data.boxes import box_iou
+    """The annotated band of the object `box` covers best (IoU >= 0.5), else of the
+    largest object lying (at least 0.8 of it) inside `box`, for the table. Why the second:
+    the detector sometimes boxes a whole print, a logo with the art around it, and the
+    logo in it is what the box's answer names."""
+    from data.boxes import box_coverage, box_iou
     from data.dataset import UNKNOWN_BAND_ID
 
     if not objects:
         return "(nothing there)"
-    overlaps = box_iou([box], [obj.box for obj in objects])[0]
-    best = int(overlaps.argmax())
-    if overlaps[best] < 0.5:
+    boxes = [obj.box for obj in objects]
+    overlaps = box_iou([box], boxes)[0]
+    inside = [i for i, share in enumerate(box_coverage([box], boxes)[0]) if share >= 0.8]
+    if overlaps.max() >= 0.5:
+        best = int(overlaps.argmax())
+    elif inside:
+        best = max(inside, key=lambda i: (boxes[i][2] - boxes[i][0]) * (boxes[i][3] - boxes[i][1]))
+    else:
         return "(nothing there)"
     band_id = objects[best].band_id
     return "(not in the database)" if band_id == UNKNOWN_BAND_ID else band_names.get(band_id, "?")

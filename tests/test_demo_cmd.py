@@ -54,3 +54,17 @@ def test_the_printed_serve_command_opens_the_demos_index_and_database(tmp_path, 
     identify = next(command for what, command in steps.items() if "photo" in what)
     assert identify[identify.index("identify") + 1] == str(out / "dataset" / "photos" / "p.jpg")
     assert identify[-4:] == serve[-4:] == ["--index", str(index), "--database", started[1]]
+
+
+def test_the_demo_table_names_the_object_a_box_covers_or_holds():
+    from data.voc import VocObject
+
+    names = {7: "Glacier of Sorrow", 8: "Ithur Winter"}
+    logo = VocObject("logo", (405, 260, 629, 380), band_id=7)
+    cover = VocObject("album", (0, 0, 100, 100), band_id=8)
+    assert demo_cmd.truth_for((400, 255, 630, 385), [logo, cover], names) == "Glacier of Sorrow"
+    # a loose box around the whole print: the logo inside it is what it shows
+    assert demo_cmd.truth_for((359, 227, 664, 567), [logo, cover], names) == "Glacier of Sorrow"
+    # a box cutting across a corner of the logo, holding none of it whole
+    assert demo_cmd.truth_for((560, 330, 900, 700), [logo, cover], names) == "(nothing there)"
+    assert demo_cmd.truth_for((560, 330, 900, 700), [], names) == "(nothing there)"
