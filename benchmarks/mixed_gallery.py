@@ -12,50 +12,42 @@ and album ids must not clash), and the test split is the one of the set named by
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
+from dataclasses import asdict, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from data.dataset import load_dataset  # noqa: E402
+from data.dataset import (  # noqa: E402
+    ALBUM_COLUMNS,
+    BAND_COLUMNS,
+    REFERENCE_COLUMNS,
+    Dataset,
+    load_dataset,
+    write_csv,
+)
 
 LINKED = ("references", "photos", "annotations")
 
 
-def read_rows(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def write_rows(path: Path, rows: list[dict]) -> None:
-    if not rows:
-        return
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def joined_table(sets: list[Path], name: str, key: str) -> list[dict]:
-    """The rows of every set's `name`, refusing a `key` that two sets share."""
+def joined_rows(datasets: list[Dataset], table: str, key: str) -> list[dict]:
+    """The rows of every set's `table` (``bands`` or ``albums``), refusing a `key` that
+    two sets share."""
     rows, seen = [], set()
-    for root in sets:
-        for row in read_rows(root / name):
+    for dataset in datasets:
+        for row in getattr(dataset, table):
             if row[key] in seen:
-                raise SystemExit(f"{root / name}: {key} {row[key]} is in another set too")
+                raise SystemExit(f"{dataset.root}: {table} {key} {row[key]} is in another set too")
             seen.add(row[key])
             rows.append(row)
     return rows
 
 
-def link_files(sets: list[Path], out: Path) -> None:
+def link_files(datasets: list[Dataset], out: Path) -> None:
     for folder in LINKED:
         (out / folder).mkdir(parents=True, exist_ok=True)
-        for root in sets:
-            for source in sorted((root / folder).iterdir()):
+        for dataset in datasets:
+            for source in sorted((dataset.root / folder).iterdir()):
                 target = out / folder / source.name
                 if target.is_symlink() and target.resolve() == source.resolve():
                     continue
@@ -70,23 +62,22 @@ def main() -> None:
     parser.add_argument("sets", type=Path, nargs="+")
     parser.add_argument("--test-from", type=Path, required=True)
     args = parser.parse_args()
-    sets = [load_dataset(root).root for root in args.sets]
-    test_from = load_dataset(args.test_from).root
-    if test_from not in sets:
+    datasets = [load_dataset(root) for root in args.sets]
+    test_from = next((d for d in datasets if d.root == load_dataset(args.test_from).root), None)
+    if test_from is None:
         raise SystemExit(f"--test-from {args.test_from} is not one of the sets")
-    link_files(sets, args.out)
-    references = [row for root in sets for row in read_rows(root / "references.csv")]
-    for ref_id, row in enumerate(references, start=1):
-        row["ref_id"] = str(ref_id)
-    write_rows(args.out / "references.csv", references)
-    write_rows(args.out / "bands.csv", joined_table(sets, "bands.csv", "band_id"))
-    write_rows(args.out / "albums.csv", joined_table(sets, "albums.csv", "album_id"))
+    link_files(datasets, args.out)
+    references = [replace(reference, ref_id=ref_id) for ref_id, reference in
+                  enumerate((r for d in datasets for r in d.references), start=1)]
+    write_csv(args.out / "references.csv", REFERENCE_COLUMNS, map(asdict, references))
+    write_csv(args.out / "bands.csv", BAND_COLUMNS, joined_rows(datasets, "bands", "band_id"))
+    write_csv(args.out / "albums.csv", ALBUM_COLUMNS, joined_rows(datasets, "albums", "album_id"))
     (args.out / "splits").mkdir(exist_ok=True)
     for split in ("train", "val"):
         (args.out / "splits" / f"{split}.txt").write_text("")
-    (args.out / "splits" / "test.txt").write_text((test_from / "splits" / "test.txt").read_text())
-    print(f"{args.out}: {len(references)} references of {len(sets)} sets, "
-          f"test split of {test_from.name}")
+    (args.out / "splits" / "test.txt").write_text("".join(f"{name}\n" for name in test_from.splits["test"]))
+    print(f"{args.out}: {len(references)} references of {len(datasets)} sets, "
+          f"test split of {test_from.root.name}")
 
 
 if __name__ == "__main__":
