@@ -67,13 +67,13 @@ def truth_for(box, objects, band_names: dict[int, str]) -> str:
         return "(nothing there)"
     boxes = [obj.box for obj in objects]
     overlaps = box_iou([box], boxes)[0]
-    inside = [i for i, share in enumerate(box_coverage([box], boxes)[0]) if share >= 0.8]
     if overlaps.max() >= 0.5:
         best = int(overlaps.argmax())
-    elif inside:
-        best = max(inside, key=lambda i: (boxes[i][2] - boxes[i][0]) * (boxes[i][3] - boxes[i][1]))
     else:
-        return "(nothing there)"
+        inside = [i for i, share in enumerate(box_coverage([box], boxes)[0]) if share >= 0.8]
+        if not inside:
+            return "(nothing there)"
+        best = max(inside, key=lambda i: (boxes[i][2] - boxes[i][0]) * (boxes[i][3] - boxes[i][1]))
     band_id = objects[best].band_id
     return "(not in the database)" if band_id == UNKNOWN_BAND_ID else band_names.get(band_id, "?")
 
