@@ -2,7 +2,10 @@
 and the text outside every box, reads as.
 
 The whole photo is read once, bounded (text/ocr.py); a line belongs to every box that
-holds its centre. A box that the whole-photo read sees shrunk (a small patch on a large
+holds its centre. Of the text the whole photo shows, the largest lines are recognised, as
+for a photo with no box, and besides them the largest few in each box, so that the small
+patches of a dense photo are read too (the largest lines of a jacket are seldom its
+patches' names). A box that the whole-photo read sees shrunk (a small patch on a large
 photo) is read again from its own crop, with a margin, at full resolution, for at most
 `crop_reads` boxes, the largest first, so a patch jacket costs a bounded number of reads.
 Where that read's detector finds text in the box, the whole-photo read's lines there are not
@@ -25,7 +28,7 @@ import numpy as np
 from retrieval.normalize import name_key
 from retrieval.store import Store
 from text.lookup import NameIndex
-from text.ocr import ReaderConfig, TextLine, TextReader, load_reader, ocr_available, quad_box
+from text.ocr import ReaderConfig, TextLine, TextReader, largest, load_reader, ocr_available, quad_box
 from text.witness import NameEvidence, named_bands
 
 #: Margin read around a box read from its own crop, as a share of the box's width and
@@ -44,12 +47,17 @@ class TextConfig:
       reference image), only at this similarity, `margin` above the next name, for a name
       that is not short or common and belongs to one band only.
     - `crop_reads`: boxes read again from their own crop (module docstring).
+    - `lines_per_box`: lines of the whole-photo read recognised in each box besides the
+      reader's `max_boxes` largest of the photo; `detected_lines`: the most lines the
+      whole-photo read keeps to choose them from.
     """
 
     corroborate: float = 0.6
     alone: float = 0.9
     margin: float = 0.05
     crop_reads: int = 4
+    lines_per_box: int = 2
+    detected_lines: int = 48
     reader: ReaderConfig = field(default_factory=ReaderConfig)
 
 
@@ -105,16 +113,17 @@ class TextStage:
         `whole_quads`: the text the reader's detector found on the whole image, where it
         already ran (`begin`)."""
         started = time.perf_counter()
-        recrop = self._boxes_to_recrop(image.shape, boxes)
-        crops = [image[y1:y2, x1:x2] for x1, y1, x2, y2 in recrop.values()]
         if whole_quads is None:
-            whole_quads = self.reader.detect(image)
+            whole_quads = self.reader.detect(image, self.config.detected_lines)
+        recrop = self._boxes_to_recrop(image.shape, boxes, whole_quads)
+        crops = [image[y1:y2, x1:x2] for x1, y1, x2, y2 in recrop.values()]
         crop_quads = [self.reader.detect(crop) for crop in crops]
         own_quads = {i: [quad for quad in quads
                          if centre_in(boxes[i], _shifted_box(quad_box(quad), *recrop[i][:2]))]
                      for i, quads in zip(recrop, crop_quads, strict=True)}
         superseded = [i for i in own_quads if own_quads[i]]
-        whole_quads = [quad for quad in whole_quads if not _only_in(quad_box(quad), boxes, superseded)]
+        whole_quads = self._lines_to_recognise(
+            [quad for quad in whole_quads if not _only_in(quad_box(quad), boxes, superseded)], boxes)
         whole, *cropped = self.reader.recognize([image, *crops], [whole_quads, *own_quads.values()])
         regions = [[line for line in whole if centre_in(box, line.box)] for box in boxes]
         outside = [line for line in whole if not any(centre_in(box, line.box) for box in boxes)]
@@ -128,7 +137,7 @@ class TextStage:
     def begin(self, image: np.ndarray) -> Future[list[np.ndarray]]:
         """The whole image's text detected on the stage's thread, starting now: while the
         caller detects the objects whose boxes `start` then takes."""
-        return self._worker.submit(self.reader.detect, image)
+        return self._worker.submit(self.reader.detect, image, self.config.detected_lines)
 
     def start(self, image: np.ndarray, boxes: Sequence[Sequence[float]],
               begun: Future[list[np.ndarray]] | None = None) -> Future[TextReading]:
@@ -142,15 +151,29 @@ class TextStage:
         names = named_bands(self.names, lines) if lines else []
         return RegionText(tuple(lines), tuple(names))
 
-    def _boxes_to_recrop(self, shape: Sequence[int], boxes: Sequence[Sequence[float]]) -> dict:
+    def _lines_to_recognise(self, quads: Sequence[np.ndarray],
+                            boxes: Sequence[Sequence[float]]) -> list[np.ndarray]:
+        """Of the whole photo's text quadrilaterals (in reading order), the reader's
+        `max_boxes` largest and the `lines_per_box` largest in each box, in reading order."""
+        chosen = {id(quad) for quad in largest(quads, self.config.reader.max_boxes)}
+        for box in boxes:
+            inside = [quad for quad in quads if centre_in(box, quad_box(quad))]
+            chosen.update(id(quad) for quad in largest(inside, self.config.lines_per_box))
+        return [quad for quad in quads if id(quad) in chosen]
+
+    def _boxes_to_recrop(self, shape: Sequence[int], boxes: Sequence[Sequence[float]],
+                         whole_quads: Sequence[np.ndarray] = ()) -> dict:
         """Box position -> whole-pixel crop (the box and CROP_MARGIN around it), for the
         boxes the whole-photo read sees at under three quarters of the resolution a read of
-        their own would (largest first)."""
+        their own would: first those in which the whole-photo read (`whole_quads`) found no
+        text, then the others, each group largest first."""
         height, width = shape[:2]
         max_side = self.config.reader.max_side
         scale = min(1.0, max_side / max(height, width))
+        found = [quad_box(quad) for quad in whole_quads]
+        has_text = [any(centre_in(box, line_box) for line_box in found) for box in boxes]
         chosen = {}
-        for i in sorted(range(len(boxes)), key=lambda i: -_area(boxes[i])):
+        for i in sorted(range(len(boxes)), key=lambda i: (has_text[i], -_area(boxes[i]))):
             x1, y1, x2, y2 = boxes[i]
             longest = max(x2 - x1, y2 - y1)
             if len(chosen) < self.config.crop_reads and min(x2 - x1, y2 - y1) >= 8 \

@@ -92,7 +92,7 @@ class CropBlindReader:
         self.whole = whole
         self.detected = 0
 
-    def detect(self, image):
+    def detect(self, image, limit=None):
         self.detected += 1
         x1, y1, x2, y2 = self.whole.box
         return [np.float32([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])] if self.detected == 1 else []
@@ -122,8 +122,8 @@ class SpyReader:
     def __init__(self, reader):
         self.reader, self.detected, self.asked = reader, [], []
 
-    def detect(self, image):
-        self.detected.append(self.reader.detect(image))
+    def detect(self, image, limit=None):
+        self.detected.append(self.reader.detect(image, limit))
         return self.detected[-1]
 
     def recognize(self, images, quads):
@@ -153,3 +153,31 @@ def test_text_begun_before_the_boxes_reads_as_text_read_at_once(stage):
     assert begun.done() and len(begun.result()) == 2  # both lines found on the whole photo
     assert (at_once.boxes, at_once.outside) == (in_two_steps.boxes, in_two_steps.outside)
     assert in_two_steps.boxes[0].names[0].hit.band_ids == (125,)
+
+
+def test_a_small_patch_among_larger_text_has_its_own_line_read(stage):
+    """A jacket's largest lines are seldom its patches' names: nine large lines of other
+    text fill the reader's eight, and the small patch in a box is still read."""
+    words = ["HELLO", "WORLD", "SUMMER", "WINTER", "GARDEN", "PLANET", "RIVER", "FOREST", "CASTLE"]
+    photo = printed(words, size=30)
+    patch = printed(["METALLICA"], size=14)
+    canvas = np.full((photo.shape[0] + 120, max(photo.shape[1], 400), 3), 235, np.uint8)
+    canvas[:photo.shape[0], :photo.shape[1]] = photo
+    top = photo.shape[0] + 40
+    canvas[top:top + patch.shape[0], 20:20 + patch.shape[1]] = patch
+    box = (15, top - 5, 25 + patch.shape[1], top + patch.shape[0] + 5)
+    assert len(stage.reader.detect(canvas, 48)) > stage.config.reader.max_boxes
+    assert not stage._boxes_to_recrop(canvas.shape, [box])  # read off the whole photo alone
+    inside, = stage.read(canvas, [box]).boxes
+    assert inside.names and inside.names[0].hit.band_ids == (125,)
+
+
+def test_boxes_the_whole_photo_read_found_no_text_in_are_read_again_first(stage):
+    from dataclasses import replace
+
+    one_read = TextStage(stage.reader, stage.names, replace(stage.config, crop_reads=1))
+    photo = np.zeros((2400, 3200, 3), np.uint8)
+    large, small = (100, 100, 500, 500), (1000, 1000, 1200, 1100)
+    line_in_large = np.float32([[200, 200], [400, 200], [400, 240], [200, 240]])
+    assert list(one_read._boxes_to_recrop(photo.shape, [large, small])) == [0]
+    assert list(one_read._boxes_to_recrop(photo.shape, [large, small], [line_in_large])) == [1]

@@ -49,7 +49,8 @@ class ReaderConfig:
 
     - `max_side` / `min_side`: the detector sees the image scaled so that its longest side
       is at most `max_side` (speed) and at least `min_side` (a small crop's letters grow to
-      a size the detector finds).
+      a size the detector finds: the band name printed small on a cover is found at 640
+      where 320 missed it, BENCHMARKS.md, Text reading).
     - `max_boxes`: text boxes recognised per image, the largest first; a band name is
       usually the biggest text on its print.
     - `min_score`: lines read with a lower mean confidence are dropped.
@@ -63,7 +64,7 @@ class ReaderConfig:
     """
 
     max_side: int = 640
-    min_side: int = 320
+    min_side: int = 640
     max_boxes: int = 8
     min_score: float = 0.5
     batch: int = 1
@@ -132,9 +133,9 @@ class TextReader:
             results.append(found)
         return results
 
-    def detect(self, image: np.ndarray) -> list[np.ndarray]:
-        """Text quadrilaterals (4x2, input pixels): at most `max_boxes`, the largest, in
-        reading order."""
+    def detect(self, image: np.ndarray, limit: int | None = None) -> list[np.ndarray]:
+        """Text quadrilaterals (4x2, input pixels): at most `limit` (default `max_boxes`),
+        the largest, in reading order."""
         height, width = image.shape[:2]
         longest = max(height, width)
         if min(height, width) < 4:
@@ -146,8 +147,7 @@ class TextReader:
         if found is None or len(found) == 0:
             return []
         quads = [np.asarray(quad, dtype=np.float32) / scale for quad in found]
-        quads.sort(key=lambda quad: -_area(quad))
-        return sorted(quads[: self.config.max_boxes], key=_reading_order)
+        return largest(quads, self.config.max_boxes if limit is None else limit)
 
 
 def line_image(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
@@ -168,6 +168,11 @@ def quad_box(quad: np.ndarray) -> tuple[float, float, float, float]:
     x1, y1 = quad.min(axis=0)
     x2, y2 = quad.max(axis=0)
     return tuple(round(float(v), 1) for v in (x1, y1, x2, y2))
+
+
+def largest(quads: Sequence[np.ndarray], count: int) -> list[np.ndarray]:
+    """The `count` largest quadrilaterals by area, in reading order."""
+    return sorted(sorted(quads, key=lambda quad: -_area(quad))[:count], key=_reading_order)
 
 
 def _area(quad: np.ndarray) -> float:
