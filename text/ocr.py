@@ -49,8 +49,8 @@ class ReaderConfig:
 
     - `max_side` / `min_side`: the detector sees the image scaled so that its longest side
       is at most `max_side` (speed) and at least `min_side` (a small crop's letters grow to
-      a size the detector finds: the band name printed small on a cover is found at 640
-      where 320 missed it, BENCHMARKS.md, Text reading).
+      a size the detector finds: 480 read more band names printed small than 320, and
+      640 a few more again at twice the cost, BENCHMARKS.md, Text reading).
     - `max_boxes`: text boxes recognised per image, the largest first; a band name is
       usually the biggest text on its print.
     - `min_score`: lines read with a lower mean confidence are dropped.
@@ -64,7 +64,7 @@ class ReaderConfig:
     """
 
     max_side: int = 640
-    min_side: int = 640
+    min_side: int = 480
     max_boxes: int = 8
     min_score: float = 0.5
     batch: int = 1
