@@ -7,7 +7,8 @@ for a photo with no box, and besides them the largest few in each box, so that t
 patches of a dense photo are read too (the largest lines of a jacket are seldom its
 patches' names). A box that the whole-photo read sees shrunk (a small patch on a large
 photo) is read again from its own crop, with a margin, at full resolution, for at most
-`crop_reads` boxes, the largest first, so a patch jacket costs a bounded number of reads.
+`crop_reads` boxes (first those in which the whole-photo read found no text, each group
+largest first), so a patch jacket costs a bounded number of reads.
 Where that read's detector finds text in the box, the whole-photo read's lines there are not
 recognised at all (the crop's replace them); where it finds none, they stand. All reads of a
 photo share one recognition step (`TextReader.recognize`). The stage reads on a thread of its

@@ -50,7 +50,7 @@ class ReaderConfig:
     - `max_side` / `min_side`: the detector sees the image scaled so that its longest side
       is at most `max_side` (speed) and at least `min_side` (a small crop's letters grow to
       a size the detector finds: 480 read more band names printed small than 320, and
-      640 a few more again at twice the cost, BENCHMARKS.md, Text reading).
+      640 a few more again at a cost 640 did not earn, BENCHMARKS.md, Text reading).
     - `max_boxes`: text boxes recognised per image, the largest first; a band name is
       usually the biggest text on its print.
     - `min_score`: lines read with a lower mean confidence are dropped.
