@@ -163,7 +163,7 @@ class TextStage:
         return [quad for quad in quads if id(quad) in chosen]
 
     def _boxes_to_recrop(self, shape: Sequence[int], boxes: Sequence[Sequence[float]],
-                         whole_quads: Sequence[np.ndarray] = ()) -> dict:
+                         whole_quads: Sequence[np.ndarray]) -> dict:
         """Box position -> whole-pixel crop (the box and CROP_MARGIN around it), for the
         boxes the whole-photo read sees at under three quarters of the resolution a read of
         their own would: first those in which the whole-photo read (`whole_quads`) found no

@@ -110,7 +110,7 @@ def test_where_the_crop_reads_nothing_the_whole_photo_read_stands(stage):
     blind = TextStage(reader, stage.names, stage.config)
     photo = np.zeros((2400, 3200, 3), np.uint8)
     box = (1490, 990, 1610, 1030)
-    assert blind._boxes_to_recrop(photo.shape, [box])  # small on a large photo: read again
+    assert blind._boxes_to_recrop(photo.shape, [box], [])  # small on a large photo: read again
     inside, = blind.read(photo, [box]).boxes
     assert inside.lines == (line,) and inside.names[0].hit.band_ids == (7,)
     assert reader.asked == [1, 0]
@@ -167,7 +167,7 @@ def test_a_small_patch_among_larger_text_has_its_own_line_read(stage):
     canvas[top:top + patch.shape[0], 20:20 + patch.shape[1]] = patch
     box = (15, top - 5, 25 + patch.shape[1], top + patch.shape[0] + 5)
     assert len(stage.reader.detect(canvas, 48)) > stage.config.reader.max_boxes
-    assert not stage._boxes_to_recrop(canvas.shape, [box])  # read off the whole photo alone
+    assert not stage._boxes_to_recrop(canvas.shape, [box], [])  # read off the whole photo alone
     inside, = stage.read(canvas, [box]).boxes
     assert inside.names and inside.names[0].hit.band_ids == (125,)
 
@@ -179,5 +179,5 @@ def test_boxes_the_whole_photo_read_found_no_text_in_are_read_again_first(stage)
     photo = np.zeros((2400, 3200, 3), np.uint8)
     large, small = (100, 100, 500, 500), (1000, 1000, 1200, 1100)
     line_in_large = np.float32([[200, 200], [400, 200], [400, 240], [200, 240]])
-    assert list(one_read._boxes_to_recrop(photo.shape, [large, small])) == [0]
+    assert list(one_read._boxes_to_recrop(photo.shape, [large, small], [])) == [0]
     assert list(one_read._boxes_to_recrop(photo.shape, [large, small], [line_in_large])) == [1]
