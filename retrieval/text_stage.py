@@ -10,11 +10,13 @@ photo) is read again from its own crop, with a margin, at full resolution, for a
 `crop_reads` boxes (first those in which the whole-photo read found no text, each group
 largest first), so a patch jacket costs a bounded number of reads.
 Where that read's detector finds text in the box, the whole-photo read's lines there are not
-recognised at all (the crop's replace them); where it finds none, they stand. All reads of a
-photo share one recognition step (`TextReader.recognize`). The stage reads on a thread of its
-own (`begin`, `start`), so that a photo's text is read while its objects are detected and
-matched. `TextStage.load` returns None where the OCR model is not installed or the database
-holds no band: the stage is optional.
+recognised at all (the crop's replace them); where it finds none, they stand. A wide box in
+which no read found any text (a logo that is one line of letters, which PP-OCR's detector
+may not see as text: outlined, textured or filling the box) is recognised whole, as one
+line. All reads of a photo share one recognition step (`TextReader.recognize`). The stage
+reads on a thread of its own (`begin`, `start`), so that a photo's text is read while its
+objects are detected and matched. `TextStage.load` returns None where the OCR model is not
+installed or the database holds no band: the stage is optional.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -51,6 +53,9 @@ class TextConfig:
     - `lines_per_box`: lines of the whole-photo read recognised in each box besides the
       reader's `max_boxes` largest of the photo; `detected_lines`: the most lines the
       whole-photo read keeps to choose them from.
+    - `banner_aspect`, `banner_reads`: a box at least this many times wider than high in
+      which no read found text is recognised whole, as one line, for at most this many
+      boxes a photo (module docstring).
     """
 
     corroborate: float = 0.6
@@ -59,6 +64,8 @@ class TextConfig:
     crop_reads: int = 4
     lines_per_box: int = 2
     detected_lines: int = 48
+    banner_aspect: float = 2.0
+    banner_reads: int = 8
     reader: ReaderConfig = field(default_factory=ReaderConfig)
 
 
@@ -125,13 +132,13 @@ class TextStage:
         superseded = [i for i in own_quads if own_quads[i]]
         whole_quads = self._lines_to_recognise(
             [quad for quad in whole_quads if not _only_in(quad_box(quad), boxes, superseded)], boxes)
+        whole_quads += [_box_quad(boxes[i]) for i in self._banners(boxes, whole_quads, superseded)]
         whole, *cropped = self.reader.recognize([image, *crops], [whole_quads, *own_quads.values()])
         regions = [[line for line in whole if centre_in(box, line.box)] for box in boxes]
         outside = [line for line in whole if not any(centre_in(box, line.box) for box in boxes)]
         for i, lines in zip(recrop, cropped, strict=True):
             if own_quads[i]:  # else the whole-photo read of the box stands
-                regions[i] = [TextLine(_shifted_box(line.box, *recrop[i][:2]), line.text, line.score)
-                              for line in lines]
+                regions[i] = [replace(line, box=_shifted_box(line.box, *recrop[i][:2])) for line in lines]
         texts = tuple(self._region(lines) for lines in regions)
         return TextReading(texts, self._region(outside), round((time.perf_counter() - started) * 1000, 2))
 
@@ -149,7 +156,7 @@ class TextStage:
         return self._worker.submit(lambda: self.read(image, boxes, begun.result() if begun else None))
 
     def _region(self, lines: Sequence[TextLine]) -> RegionText:
-        names = named_bands(self.names, lines) if lines else []
+        names = named_bands(self.names, lines, reread_below=self.config.alone) if lines else []
         return RegionText(tuple(lines), tuple(names))
 
     def _lines_to_recognise(self, quads: Sequence[np.ndarray],
@@ -161,6 +168,16 @@ class TextStage:
             inside = [quad for quad in quads if centre_in(box, quad_box(quad))]
             chosen.update(id(quad) for quad in largest(inside, self.config.lines_per_box))
         return [quad for quad in quads if id(quad) in chosen]
+
+    def _banners(self, boxes: Sequence[Sequence[float]], quads: Sequence[np.ndarray],
+                 superseded: Sequence[int]) -> list[int]:
+        """Positions of the wide boxes (`banner_aspect`) in which no read found a line, at
+        most `banner_reads`, the largest first."""
+        found = [quad_box(quad) for quad in quads]
+        wide = [i for i, box in enumerate(boxes) if i not in superseded
+                and box[2] - box[0] >= self.config.banner_aspect * (box[3] - box[1])
+                and not any(centre_in(box, line) for line in found)]
+        return sorted(wide, key=lambda i: -_area(boxes[i]))[:self.config.banner_reads]
 
     def _boxes_to_recrop(self, shape: Sequence[int], boxes: Sequence[Sequence[float]],
                          whole_quads: Sequence[np.ndarray]) -> dict:
@@ -205,3 +222,9 @@ def _only_in(line_box: Sequence[float], boxes: Sequence[Sequence[float]], chosen
 
 def _area(box: Sequence[float]) -> float:
     return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
+def _box_quad(box: Sequence[float]) -> np.ndarray:
+    """A box's corners as a text quadrilateral, to be recognised as one line."""
+    x1, y1, x2, y2 = box
+    return np.float32([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])

@@ -181,3 +181,23 @@ def test_boxes_the_whole_photo_read_found_no_text_in_are_read_again_first(stage)
     line_in_large = np.float32([[200, 200], [400, 200], [400, 240], [200, 240]])
     assert list(one_read._boxes_to_recrop(photo.shape, [large, small], [])) == [0]
     assert list(one_read._boxes_to_recrop(photo.shape, [large, small], [line_in_large])) == [1]
+
+
+class TextBlindReader(SpyReader):
+    """A real recogniser behind a text detector that finds nothing anywhere."""
+
+    def detect(self, image, limit=None):
+        self.detected.append([])
+        return []
+
+
+def test_a_wide_box_in_which_no_text_was_found_is_read_whole_as_one_line(stage):
+    photo = np.full((600, 800, 3), 235, np.uint8)
+    patch = printed(["METALLICA"], size=40)
+    photo[100:100 + patch.shape[0], 50:50 + patch.shape[1]] = patch
+    banner = (50, 100, 50 + patch.shape[1], 100 + patch.shape[0])
+    square = (500, 300, 700, 500)
+    blind = TextBlindReader(stage.reader)
+    wide, square_box = TextStage(blind, stage.names, stage.config).read(photo, [banner, square]).boxes
+    assert blind.asked[0] == 1  # the banner alone, not the square box
+    assert wide.names[0].hit.band_ids == (125,) and not square_box.lines

@@ -40,11 +40,12 @@ COMMON_WORDS = frozenset({
     "shirt", "size", "made"})
 
 
-def skeleton(key: str) -> str:
+def skeleton(key: str, merge: bool = True) -> str:
     """The OCR-folded form of an already normalised (case-folded, accent-free) text: the
-    same for a name and for a misread of it that swaps look-alike characters."""
+    same for a name and for a misread of it that swaps look-alike characters. `merge`:
+    fold letter pairs read as one letter ("rn" as "m") too."""
     folded = "".join(ch for ch in key.translate(_CONFUSIONS) if ch.isascii() and ch.isalnum())
-    for pair, single in _MERGED:
+    for pair, single in _MERGED if merge else ():
         folded = folded.replace(pair, single)
     return folded
 

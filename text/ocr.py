@@ -17,8 +17,9 @@ to `read_many` runs in batches of `batch` lines (one by default: see `ReaderConf
 from __future__ import annotations
 
 import importlib.util
+import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,18 +30,25 @@ import numpy as np
 OCR_PACKAGE = "rapidocr_onnxruntime"
 DETECTION_MODEL = "ch_PP-OCRv4_det_infer.onnx"
 RECOGNITION_MODEL = "ch_PP-OCRv4_rec_infer.onnx"
-#: The recogniser's input height (PP-OCR's 3x48x320 line images).
-_LINE_HEIGHT = 48
+#: The recogniser's input height and least width (PP-OCR's 3x48x320 line images).
+_LINE_HEIGHT, _LINE_WIDTH = 48, 320
+#: The letters a line's posteriors keep (`TextLine.posteriors`), after a column for the
+#: blank and every other class.
+LATIN = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
 @dataclass(frozen=True)
 class TextLine:
     """One line of text read: its axis-aligned box in the input image's pixels, the
-    characters and the recogniser's mean character confidence."""
+    characters, the recogniser's mean character confidence and its per-frame class
+    probabilities folded to Latin letters and digits (T x (1 + len(LATIN)), column 0 the
+    blank and every other class, case and accents summed), which text/lexicon.py aligns
+    names to."""
 
     box: tuple[float, float, float, float]
     text: str
     score: float
+    posteriors: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -103,7 +111,8 @@ class TextReader:
             "max_candidates": 200, "unclip_ratio": 1.6, "use_dilation": True, "score_mode": "fast"})
         self._recognizer = TextRecognizer({
             **threads, "model_path": str(folder / RECOGNITION_MODEL),
-            "rec_img_shape": [3, _LINE_HEIGHT, 320], "rec_batch_num": self.config.batch})
+            "rec_img_shape": [3, _LINE_HEIGHT, _LINE_WIDTH], "rec_batch_num": self.config.batch})
+        self._latin = latin_folding(self._recognizer.postprocess_op.character)
 
     def read(self, image: np.ndarray) -> list[TextLine]:
         """The text lines of one (H, W, 3) uint8 RGB image, in reading order."""
@@ -120,18 +129,32 @@ class TextReader:
         recognised together in batches; lines under `min_score` are dropped."""
         lines = [line_image(image, quad) for image, image_quads in zip(images, quads, strict=True)
                  for quad in image_quads]
-        read = self._recognizer(lines)[0] if lines else []
+        read = self._read_lines(lines)
         results, position = [], 0
         for image_quads in quads:
             found = []
             for quad in image_quads:
-                text, score = read[position]
+                text, score, posteriors = read[position]
                 position += 1
                 text = " ".join(text.split())
                 if text and score >= self.config.min_score:
-                    found.append(TextLine(quad_box(quad), text, float(score)))
+                    found.append(TextLine(quad_box(quad), text, float(score), posteriors))
             results.append(found)
         return results
+
+    def _read_lines(self, lines: Sequence[np.ndarray]) -> list[tuple[str, float, np.ndarray]]:
+        """(text, mean confidence, Latin posteriors) of each line image, `batch` lines a
+        call, through the package's own resizing, network and CTC decoding."""
+        recognizer, read = self._recognizer, []
+        for start in range(0, len(lines), self.config.batch):
+            group = lines[start:start + self.config.batch]
+            ratio = max([_LINE_WIDTH / _LINE_HEIGHT, *(line.shape[1] / line.shape[0] for line in group)])
+            batch = np.stack([recognizer.resize_norm_img(line, ratio) for line in group]).astype(np.float32)
+            probabilities = recognizer.session(batch)[0]
+            decoded = recognizer.postprocess_op(probabilities)
+            read += [(text, score, frames @ self._latin) for (text, score), frames in zip(
+                decoded, probabilities, strict=True)]
+        return read
 
     def detect(self, image: np.ndarray, limit: int | None = None) -> list[np.ndarray]:
         """Text quadrilaterals (4x2, input pixels): at most `limit` (default `max_boxes`),
@@ -148,6 +171,16 @@ class TextReader:
             return []
         quads = [np.asarray(quad, dtype=np.float32) / scale for quad in found]
         return largest(quads, self.config.max_boxes if limit is None else limit)
+
+
+def latin_folding(characters: Sequence[str]) -> np.ndarray:
+    """The (classes, 1 + len(LATIN)) 0/1 matrix that sums the recogniser's classes into
+    `LATIN` letters (either case, accents dropped) and column 0 (blank, the rest)."""
+    matrix = np.zeros((len(characters), 1 + len(LATIN)), dtype=np.float32)
+    for row, character in enumerate(characters):
+        plain = unicodedata.normalize("NFKD", character).encode("ascii", "ignore").decode().casefold()
+        matrix[row, 1 + LATIN.index(plain) if row and len(plain) == 1 and plain in LATIN else 0] = 1
+    return matrix
 
 
 def line_image(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
