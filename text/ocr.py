@@ -205,17 +205,25 @@ def quad_box(quad: np.ndarray) -> tuple[float, float, float, float]:
 
 def largest(quads: Sequence[np.ndarray], count: int) -> list[np.ndarray]:
     """The `count` largest quadrilaterals by area, in reading order."""
-    return sorted(sorted(quads, key=lambda quad: -_area(quad))[:count], key=_reading_order)
+    return reading_order(sorted(quads, key=lambda quad: -_area(quad))[:count])
 
 
 def _area(quad: np.ndarray) -> float:
     return float(cv2.contourArea(quad.astype(np.float32)))
 
 
-def _reading_order(quad: np.ndarray) -> tuple[float, float]:
-    """Top to bottom by line (a tenth of the line's height groups a line), then left to right."""
-    height = max(1.0, float(np.ptp(quad[:, 1])))
-    return round(float(quad[:, 1].min()) / height), float(quad[:, 0].min())
+def reading_order(quads: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Rows top to bottom, each left to right. A quadrilateral joins the row above when its
+    centre lies within half that row's first height of the row's centre: the words of one
+    printed line, found apart, stay together and in order however their tops differ."""
+    rows: list[tuple[float, float, list[np.ndarray]]] = []
+    for quad in sorted(quads, key=lambda quad: float(quad[:, 1].mean())):
+        centre, height = float(quad[:, 1].mean()), float(np.ptp(quad[:, 1]))
+        if rows and abs(centre - rows[-1][0]) <= rows[-1][1] / 2:
+            rows[-1][2].append(quad)
+        else:
+            rows.append((centre, height, [quad]))
+    return [quad for _, _, row in rows for quad in sorted(row, key=lambda quad: float(quad[:, 0].min()))]
 
 
 @lru_cache(maxsize=4)
