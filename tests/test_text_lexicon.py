@@ -4,7 +4,7 @@ frames built by hand, so each case says exactly what the network saw."""
 import numpy as np
 
 from retrieval.normalize import name_key
-from text.lexicon import read_similarity, spelling
+from text.lexicon import read_similarities, spelling
 from text.lookup import NameIndex
 from text.ocr import LATIN, TextLine
 from text.witness import named_bands
@@ -25,6 +25,11 @@ def frames(*choices: dict[str, float]) -> np.ndarray:
 
 def spelled(word: str, sure: float = 0.95) -> list[dict[str, float]]:
     return [{letter: sure} for letter in word]
+
+
+def read_similarity(posteriors: np.ndarray, letters: np.ndarray) -> float:
+    """One name's similarity, aligned beside two others (padding must not change it)."""
+    return read_similarities(posteriors, [spelling("x"), letters, spelling("a much longer name")])[1]
 
 
 def test_a_line_that_decodes_as_the_name_reads_it_at_one():
@@ -52,6 +57,14 @@ def test_a_letter_the_line_does_not_show_or_one_too_many_reads_low():
 
 def test_a_name_longer_than_the_line_has_frames_reads_nothing():
     assert read_similarity(frames({"a": 0.9}), spelling("abcdef")) == 0.0
+
+
+def test_names_aligned_together_read_as_each_read_alone():
+    line = frames(*spelled("ir"), {"p": 0.55, "o": 0.40}, *spelled("ncoffin"))
+    names = [spelling(name) for name in ("iron coffin", "irpncoffin", "coffin", "")]
+    together = read_similarities(line, names)
+    assert together == [read_similarities(line, [letters])[0] for letters in names]
+    assert together[3] == 0.0 and together[1] == 1.0
 
 
 def test_a_whole_line_that_nearly_reads_a_name_is_read_again_off_its_posteriors():

@@ -17,6 +17,7 @@ and a misread of it that swaps look-alike characters align at no cost.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -26,6 +27,8 @@ from text.ocr import LATIN
 
 #: Probabilities are floored here before logarithms (a class the network rules out).
 _FLOOR = 1e-6
+#: A frame at least this sure of the blank costs any path through it next to nothing.
+_SURE_BLANK = 0.999
 
 
 @lru_cache(maxsize=1)
@@ -50,29 +53,40 @@ def spelling(key: str) -> np.ndarray:
                     dtype=np.int64)
 
 
-def read_similarity(posteriors: np.ndarray, letters: np.ndarray) -> float:
+def read_similarities(posteriors: np.ndarray, names: Sequence[np.ndarray]) -> list[float]:
     """How well frames of Latin `posteriors` (T x (1 + len(LATIN)), rows summing to at
-    most 1) spell `letters` (`spelling`'s columns), in [0, 1] (module docstring)."""
-    if not len(letters) or len(posteriors) < len(letters):
-        return 0.0
+    most 1) spell each of `names` (`spelling`'s columns), each in [0, 1] (module
+    docstring). The names are aligned together, one pass over the frames."""
+    lengths = np.array([len(letters) for letters in names], dtype=np.int64)
+    if not len(names) or not lengths.max():
+        return [0.0] * len(names)
     matrix, _ = _folding()
+    # A run of frames that are surely blank aligns as one: only its first is kept.
+    blank = posteriors[:, 0] >= _SURE_BLANK
+    posteriors = posteriors[~(blank & np.roll(blank, 1) & (np.arange(len(blank)) > 0))]
     folded = np.log(np.maximum(posteriors @ matrix, _FLOOR))
     ratio = folded - folded.max(axis=1, keepdims=True)
-    return float(np.exp(_best_path(ratio, letters) / len(letters)))
+    best = _best_paths(ratio, names, lengths)
+    return [float(np.exp(score / length)) if length and len(posteriors) >= length else 0.0
+            for score, length in zip(best, lengths, strict=True)]
 
 
-def _best_path(ratio: np.ndarray, letters: np.ndarray) -> float:
-    """The highest sum of `ratio` along a CTC path that spells `letters` over all frames."""
-    states = np.zeros(2 * len(letters) + 1, dtype=np.int64)
-    states[1::2] = letters
-    emitted = ratio[:, states]
-    may_skip = np.zeros(len(states), dtype=bool)
-    may_skip[3::2] = letters[1:] != letters[:-1]
-    score = np.full(len(states), -np.inf)
-    score[:2] = emitted[0, :2]
+def _best_paths(ratio: np.ndarray, names: Sequence[np.ndarray], lengths: np.ndarray) -> np.ndarray:
+    """For each name, the highest sum of `ratio` along a CTC path that spells it over all
+    frames (-inf where none does): states are blank, letter, blank, ... per name, padded."""
+    states = np.zeros((len(names), 2 * lengths.max() + 1), dtype=np.int64)
+    for row, letters in enumerate(names):
+        states[row, 1:2 * len(letters):2] = letters
+    used = np.arange(states.shape[1])[None, :] <= 2 * lengths[:, None]
+    emitted = np.where(used[None], ratio[:, states], -np.inf)
+    may_skip = np.zeros(states.shape, dtype=bool)
+    may_skip[:, 3::2] = states[:, 3::2] != states[:, 1:-2:2]
+    score = np.full(states.shape, -np.inf)
+    score[:, :2] = emitted[0, :, :2]
     for frame in emitted[1:]:
         best = score.copy()
-        best[1:] = np.maximum(best[1:], score[:-1])
-        best[2:] = np.where(may_skip[2:], np.maximum(best[2:], score[:-2]), best[2:])
+        best[:, 1:] = np.maximum(best[:, 1:], score[:, :-1])
+        best[:, 2:] = np.where(may_skip[:, 2:], np.maximum(best[:, 2:], score[:, :-2]), best[:, 2:])
         score = best + frame
-    return float(max(score[-1], score[-2]))
+    rows = np.arange(len(names))
+    return np.maximum(score[rows, 2 * lengths], score[rows, np.maximum(2 * lengths - 1, 0)])

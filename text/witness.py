@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from text.lexicon import read_similarity, spelling
+from text.lexicon import read_similarities, spelling
 from text.lookup import NameHit, NameIndex
 from text.ocr import TextLine
 
@@ -85,8 +85,9 @@ def named_bands(index: NameIndex, lines: Sequence[TextLine], limit: int = 5,
 def reread(index: NameIndex, posteriors: np.ndarray, hits: Sequence[NameHit]) -> list[NameHit]:
     """`hits` each at the higher of its similarity and how well `posteriors` spell its
     name (text/lexicon.py), best first."""
-    raised = [replace(hit, similarity=max(hit.similarity, round(
-        read_similarity(posteriors, spelling(index.normalize(hit.name))), 4))) for hit in hits]
+    read = read_similarities(posteriors, [spelling(index.normalize(hit.name)) for hit in hits])
+    raised = [replace(hit, similarity=max(hit.similarity, round(similarity, 4)))
+              for hit, similarity in zip(hits, read, strict=True)]
     return sorted(raised, key=lambda hit: -hit.similarity)
 
 
