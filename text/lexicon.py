@@ -1,9 +1,9 @@
 """How well a line's recogniser output spells one given band name: CTC alignment scoring.
 
 The fuzzy lookup (text/lookup.py) compares names with the one string the recogniser
-decoded, its most likely letter in each frame. Where it misread a letter or two
-("leresrik Specte!" for Neraark Specter), the right letters often still carry some of
-the frame's probability. So a shortlisted name is aligned to the line's frames as a CTC
+decoded, its most likely letter in each frame. Where it misread a letter or two ("The
+Ancent Drant" for The Ancient Tyrant), the right letters often still carry some of the
+frame's probability. So a shortlisted name is aligned to the line's frames as a CTC
 path (the name's letters in order, blanks between, a repeated letter split by a blank;
 Viterbi), and each frame of that path is compared with the frame's most likely class. The
 mean log-ratio per letter of the name, exponentiated, is a similarity in [0, 1]: 1 where

@@ -1,11 +1,12 @@
 """Text reading: PP-OCR detection and recognition (ONNX, CPU), bounded and batched.
 
 The models are the PP-OCRv4 files shipped inside the PyPI wheel `rapidocr-onnxruntime`,
-run through that package's own detector (DB post-processing) and recogniser (CTC
-decoding) classes, so nothing is downloaded and no pre/post-processing is rewritten. The
-wheel is installed without its dependencies (`make` does it; see scripts/install-ocr):
-it asks for `opencv-python`, whose `cv2` would replace our contrib build, while its code
-runs on any cv2. Without the wheel `ocr_available()` is False and the pipeline simply
+run through that package's own detector (DB post-processing) and recogniser (its line
+resizing, network session and CTC decoding, called one by one so that each line's class
+probabilities are kept too), so nothing is downloaded and no pre/post-processing is
+rewritten. The wheel is installed without its dependencies (`make` does it; see
+scripts/install-ocr): it asks for `opencv-python`, whose `cv2` would replace our contrib
+build, while its code runs on any cv2. Without the wheel `ocr_available()` is False and the pipeline simply
 reads no text.
 
 Bounds, because the package's defaults took 0.6 to 20 s a photo: the detector sees the
