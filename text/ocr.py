@@ -6,8 +6,8 @@ resizing, network session and CTC decoding, called one by one so that each line'
 probabilities are kept too), so nothing is downloaded and no pre/post-processing is
 rewritten. The wheel is installed without its dependencies (`make` does it; see
 scripts/install-ocr): it asks for `opencv-python`, whose `cv2` would replace our contrib
-build, while its code runs on any cv2. Without the wheel `ocr_available()` is False and the pipeline simply
-reads no text.
+build, while its code runs on any cv2. Without the wheel `ocr_available()` is False and
+the pipeline simply reads no text.
 
 Bounds, because the package's defaults took 0.6 to 20 s a photo: the detector sees the
 image at most `max_side` pixels on its longest side, at most `max_boxes` text boxes
