@@ -6,7 +6,7 @@ import numpy as np
 from retrieval.normalize import name_key
 from text.lexicon import read_similarities, spelling
 from text.lookup import NameIndex
-from text.ocr import LATIN, TextLine
+from text.ocr import LATIN, TextLine, latin_folding
 from text.witness import named_bands
 
 
@@ -30,6 +30,12 @@ def spelled(word: str, sure: float = 0.95) -> list[dict[str, float]]:
 def read_similarity(posteriors: np.ndarray, letters: np.ndarray) -> float:
     """One name's similarity, aligned beside two others (padding must not change it)."""
     return read_similarities(posteriors, [spelling("x"), letters, spelling("a much longer name")])[1]
+
+
+def test_the_recognisers_classes_fold_to_latin_letters_whatever_their_case_or_accent():
+    matrix = latin_folding(["blank", "A", "a", "\u00e9", "\u7c73", " ", "0"])
+    assert matrix.sum(axis=1).tolist() == [1] * 7
+    assert matrix.argmax(axis=1).tolist() == [0, 1, 1, 1 + LATIN.index("e"), 0, 0, 1 + LATIN.index("0")]
 
 
 def test_a_line_that_decodes_as_the_name_reads_it_at_one():
