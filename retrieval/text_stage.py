@@ -5,11 +5,12 @@ The whole photo is read once, bounded (text/ocr.py); a line belongs to every box
 holds its centre. Of the text the whole photo shows, the largest lines are recognised, as
 for a photo with no box, and besides them the largest few in each box, so that the small
 patches of a dense photo are read too (the largest lines of a jacket are seldom its
-patches' names). A box that the whole-photo read sees shrunk (a small patch on a large
-photo) is read again from its own crop, with a margin, at full resolution, for at most
-`crop_reads` boxes (first those in which the whole-photo read found no text, each group
-largest first), so a patch jacket costs a bounded number of reads.
-Where that read's detector finds text in the box, the whole-photo read's lines there are not
+patches' names). A box that a read of its own crop (with a margin, brought to at least
+the reader's `min_side`) would see at least a third larger than the whole-photo read does
+(a small patch on a large photo, a small logo on any photo) is read again from that crop,
+for at most `crop_reads` boxes (first those in which the whole-photo read found no text,
+each group largest first), so a patch jacket costs a bounded number of reads. Where that
+read's detector finds text in the box, the whole-photo read's lines there are not
 recognised at all (the crop's replace them); where it finds none, they stand. A wide box in
 which no read found any text (a logo that is one line of letters, which PP-OCR's detector
 may not see as text: outlined, textured or filling the box) is recognised whole, as one
@@ -182,20 +183,21 @@ class TextStage:
     def _boxes_to_recrop(self, shape: Sequence[int], boxes: Sequence[Sequence[float]],
                          whole_quads: Sequence[np.ndarray]) -> dict:
         """Box position -> whole-pixel crop (the box and CROP_MARGIN around it), for the
-        boxes the whole-photo read sees at under three quarters of the resolution a read of
-        their own would: first those in which the whole-photo read (`whole_quads`) found no
-        text, then the others, each group largest first."""
+        boxes the whole-photo read sees at under three quarters of the scale a read of
+        their own crop would (`ReaderConfig.scale`): first those in which the whole-photo
+        read (`whole_quads`) found no text, then the others, each group largest first."""
         height, width = shape[:2]
-        max_side = self.config.reader.max_side
-        scale = min(1.0, max_side / max(height, width))
+        reader = self.config.reader
+        scale = reader.scale(max(height, width))
         found = [quad_box(quad) for quad in whole_quads]
         has_text = [any(centre_in(box, line_box) for line_box in found) for box in boxes]
         chosen = {}
         for i in sorted(range(len(boxes)), key=lambda i: (has_text[i], -_area(boxes[i]))):
             x1, y1, x2, y2 = boxes[i]
             longest = max(x2 - x1, y2 - y1)
+            own_scale = reader.scale(longest * (1 + 2 * CROP_MARGIN))
             if len(chosen) < self.config.crop_reads and min(x2 - x1, y2 - y1) >= 8 \
-                    and longest * scale < 0.75 * min(longest, max_side):
+                    and scale < 0.75 * own_scale:
                 dx, dy = (x2 - x1) * CROP_MARGIN, (y2 - y1) * CROP_MARGIN
                 chosen[i] = (max(0, int(x1 - dx)), max(0, int(y1 - dy)),
                              min(width, int(np.ceil(x2 + dx))), min(height, int(np.ceil(y2 + dy))))

@@ -2,6 +2,8 @@
 over a small band database: text inside a box belongs to it, text outside every box is
 read apart, names are looked up among the store's bands; and the stage is optional."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -167,14 +169,21 @@ def test_a_small_patch_among_larger_text_has_its_own_line_read(stage):
     canvas[top:top + patch.shape[0], 20:20 + patch.shape[1]] = patch
     box = (15, top - 5, 25 + patch.shape[1], top + patch.shape[0] + 5)
     assert len(stage.reader.detect(canvas, 48)) > stage.config.reader.max_boxes
-    assert not stage._boxes_to_recrop(canvas.shape, [box], [])  # read off the whole photo alone
-    inside, = stage.read(canvas, [box]).boxes
+    whole_photo_only = TextStage(stage.reader, stage.names, replace(stage.config, crop_reads=0))
+    inside, = whole_photo_only.read(canvas, [box]).boxes
     assert inside.names and inside.names[0].hit.band_ids == (125,)
 
 
-def test_boxes_the_whole_photo_read_found_no_text_in_are_read_again_first(stage):
-    from dataclasses import replace
+def test_a_small_box_is_read_again_where_its_own_read_sees_it_larger_even_on_a_small_photo(stage):
+    """A crop is read at least `min_side` pixels long: a 100 px logo on a 500 px photo
+    (which the whole-photo read sees at full size) is seen 3 times larger read alone; a
+    box filling the photo is not read twice."""
+    small_photo = (400, 500, 3)
+    assert list(stage._boxes_to_recrop(small_photo, [(200, 180, 300, 220)], [])) == [0]
+    assert not stage._boxes_to_recrop(small_photo, [(0, 0, 500, 400)], [])
 
+
+def test_boxes_the_whole_photo_read_found_no_text_in_are_read_again_first(stage):
     one_read = TextStage(stage.reader, stage.names, replace(stage.config, crop_reads=1))
     photo = np.zeros((2400, 3200, 3), np.uint8)
     large, small = (100, 100, 500, 500), (1000, 1000, 1200, 1100)

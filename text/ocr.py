@@ -79,6 +79,10 @@ class ReaderConfig:
     batch: int = 1
     threads: int = 1
 
+    def scale(self, longest: float) -> float:
+        """The factor the detector resizes an image by whose longest side is `longest`."""
+        return min(self.max_side / longest, max(1.0, self.min_side / longest))
+
 
 def models_dir() -> Path | None:
     """The folder of the shipped ONNX files, or None where the wheel is not installed."""
@@ -164,7 +168,7 @@ class TextReader:
         longest = max(height, width)
         if min(height, width) < 4:
             return []
-        scale = min(self.config.max_side / longest, max(1.0, self.config.min_side / longest))
+        scale = self.config.scale(longest)
         scaled = cv2.resize(image[:, :, ::-1], (max(4, round(width * scale)), max(4, round(height * scale))),
                             interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
         found, _ = self._detector(np.ascontiguousarray(scaled))
