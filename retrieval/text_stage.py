@@ -32,7 +32,16 @@ import numpy as np
 from retrieval.normalize import name_key
 from retrieval.store import Store
 from text.lookup import NameIndex
-from text.ocr import ReaderConfig, TextLine, TextReader, largest, load_reader, ocr_available, quad_box
+from text.ocr import (
+    ReaderConfig,
+    TextLine,
+    TextReader,
+    box_quad,
+    largest,
+    load_reader,
+    ocr_available,
+    quad_box,
+)
 from text.witness import NameEvidence, named_bands
 
 #: Margin read around a box read from its own crop, as a share of the box's width and
@@ -133,7 +142,7 @@ class TextStage:
         superseded = [i for i in own_quads if own_quads[i]]
         whole_quads = self._lines_to_recognise(
             [quad for quad in whole_quads if not _only_in(quad_box(quad), boxes, superseded)], boxes)
-        whole_quads += [_box_quad(boxes[i]) for i in self._banners(boxes, whole_quads, superseded)]
+        whole_quads += [box_quad(boxes[i]) for i in self._banners(boxes, whole_quads, superseded)]
         whole, *cropped = self.reader.recognize([image, *crops], [whole_quads, *own_quads.values()])
         regions = [[line for line in whole if centre_in(box, line.box)] for box in boxes]
         outside = [line for line in whole if not any(centre_in(box, line.box) for box in boxes)]
@@ -174,10 +183,9 @@ class TextStage:
                  superseded: Sequence[int]) -> list[int]:
         """Positions of the wide boxes (`banner_aspect`) in which no read found a line, at
         most `banner_reads`, the largest first."""
-        found = [quad_box(quad) for quad in quads]
-        wide = [i for i, box in enumerate(boxes) if i not in superseded
-                and box[2] - box[0] >= self.config.banner_aspect * (box[3] - box[1])
-                and not any(centre_in(box, line) for line in found)]
+        has_text = _holding_text(boxes, quads)
+        wide = [i for i, box in enumerate(boxes) if i not in superseded and not has_text[i]
+                and box[2] - box[0] >= self.config.banner_aspect * (box[3] - box[1])]
         return sorted(wide, key=lambda i: -_area(boxes[i]))[:self.config.banner_reads]
 
     def _boxes_to_recrop(self, shape: Sequence[int], boxes: Sequence[Sequence[float]],
@@ -189,8 +197,7 @@ class TextStage:
         height, width = shape[:2]
         reader = self.config.reader
         scale = reader.scale(max(height, width))
-        found = [quad_box(quad) for quad in whole_quads]
-        has_text = [any(centre_in(box, line_box) for line_box in found) for box in boxes]
+        has_text = _holding_text(boxes, whole_quads)
         chosen = {}
         for i in sorted(range(len(boxes)), key=lambda i: (has_text[i], -_area(boxes[i]))):
             x1, y1, x2, y2 = boxes[i]
@@ -226,7 +233,7 @@ def _area(box: Sequence[float]) -> float:
     return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
 
-def _box_quad(box: Sequence[float]) -> np.ndarray:
-    """A box's corners as a text quadrilateral, to be recognised as one line."""
-    x1, y1, x2, y2 = box
-    return np.float32([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])
+def _holding_text(boxes: Sequence[Sequence[float]], quads: Sequence[np.ndarray]) -> list[bool]:
+    """For each box, whether the centre of one of the text quadrilaterals lies in it."""
+    found = [quad_box(quad) for quad in quads]
+    return [any(centre_in(box, line_box) for line_box in found) for box in boxes]

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from tests.conftest import skip_or_fail
-from text.ocr import ReaderConfig, TextReader, load_reader, ocr_available, reading_order
+from text.ocr import ReaderConfig, TextReader, box_quad, load_reader, ocr_available, reading_order
 
 FONT = f"{matplotlib.get_data_path()}/fonts/ttf/DejaVuSans-Bold.ttf"
 
@@ -58,10 +58,8 @@ def test_lines_come_in_reading_order_with_boxes_in_input_pixels():
 def test_words_of_one_line_found_apart_keep_their_order_however_their_tops_differ():
     """"Toraator" and "Serpent" side by side, the second word's top 2 px higher, then a
     line below: rows by centre, each row left to right."""
-    def quad(x1, y1, x2, y2):
-        return np.float32([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])
-
-    first, second, below = quad(0, 16, 100, 46), quad(110, 14, 200, 44), quad(0, 60, 200, 90)
+    first, second = box_quad((0, 16, 100, 46)), box_quad((110, 14, 200, 44))
+    below = box_quad((0, 60, 200, 90))
     assert [q[0, 0] for q in reading_order([below, second, first])] == [0, 110, 0]
     assert reading_order([below, second, first])[2] is below
 

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 from retrieval.store import Store
 from retrieval.text_stage import TextStage
 from tests.test_text_ocr import FONT, printed
-from text.ocr import ocr_available
+from text.ocr import box_quad, ocr_available
 
 BANDS = [{"band_id": 125, "name": "Metallica"}, {"band_id": 7, "name": "Iron Maiden"},
          {"band_id": 186, "name": "Cannibal Corpse"}, {"band_id": 1, "name": "Death"}]
@@ -96,8 +96,7 @@ class CropBlindReader:
 
     def detect(self, image, limit=None):
         self.detected += 1
-        x1, y1, x2, y2 = self.whole.box
-        return [np.float32([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])] if self.detected == 1 else []
+        return [box_quad(self.whole.box)] if self.detected == 1 else []
 
     def recognize(self, images, quads):
         self.asked = [len(image_quads) for image_quads in quads]

@@ -208,6 +208,13 @@ def quad_box(quad: np.ndarray) -> tuple[float, float, float, float]:
     return tuple(round(float(v), 1) for v in (x1, y1, x2, y2))
 
 
+def box_quad(box: Sequence[float]) -> np.ndarray:
+    """An axis-aligned box (x1, y1, x2, y2) as a quadrilateral, corners clockwise from the
+    top left: `quad_box`'s inverse, to recognise a box whole as one line."""
+    x1, y1, x2, y2 = box
+    return np.float32([[x1, y1], [x2, y1], [x2, y2], [x1, y2]])
+
+
 def largest(quads: Sequence[np.ndarray], count: int) -> list[np.ndarray]:
     """The `count` largest quadrilaterals by area, in reading order."""
     return reading_order(sorted(quads, key=lambda quad: -_area(quad))[:count])
