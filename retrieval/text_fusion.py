@@ -1,10 +1,12 @@
 """The text witness fused into the result JSON, beside the image index's answer.
 
 Per detection (its text read by retrieval/text_stage.py):
-- text naming one of the box's visual candidates at `corroborate` similarity adds
-  ``"text"`` to that match's `evidence`, unless the text surely names another band (then
-  only within `margin` of that name's similarity); a box the rejector left ``unknown`` is
-  accepted with its best such candidate (two weak witnesses that agree);
+- text naming one of the box's visual candidates at `corroborate` similarity, `margin`
+  above every other candidate band, adds ``"text"`` to that match's `evidence`, unless the
+  text surely names another band (then only within `margin` of that name's similarity); a
+  box the rejector left ``unknown`` is accepted with that candidate (two weak witnesses
+  that agree) where its name also reads `margin` above every other name of its span.
+  Text that reads several names alike singles none out;
 - otherwise text names a band by itself only when it is sure (`names_alone`): then it
   leads the box's matches with `evidence` ``["text"]`` and no `ref_id` (a band with no
   reference image, or one the image index got wrong while the print spells it out);
@@ -54,14 +56,20 @@ def fuse_detection(entry: dict, region: RegionText, bands: dict[int, dict], conf
     # Text that surely spells one band corroborates no other: "URVATH CARCASS" read in
     # full is not a second witness for "Carcass of Altar".
     floor = max(config.corroborate, alone[0].hit.similarity - config.margin if alone else 0.0)
-    matches = [{**m, "evidence": [*m["evidence"], "text"]} if similarity(m) >= floor else m
+
+    def supported(match: dict) -> bool:
+        rivals = (similarity(m) for m in entry["matches"] if m["band_id"] != match["band_id"])
+        return similarity(match) >= floor and all(r <= similarity(match) - config.margin for r in rivals)
+
+    matches = [{**m, "evidence": [*m["evidence"], "text"]} if supported(m) else m
                for m in entry["matches"]]
     verdict, confidence = entry["verdict"], entry["confidence"]
     agreeing = [m for m in matches if "text" in m["evidence"]]
     if verdict == "match" and matches and "text" in matches[0]["evidence"]:
         alone = []  # the two witnesses already agree on the top band
-    if verdict == "unknown" and agreeing:
-        best = max(agreeing, key=similarity)
+    # "EMPEROR'S" reads five covers titled "Cover 0x5" alike: it accepts none of them.
+    best = agreeing[0] if agreeing else None  # the one band text singles out, at its best visual rank
+    if verdict == "unknown" and best and stands_out(support[best["band_id"]], region.names, config):
         matches = [best, *(m for m in matches if m is not best)]
         verdict, confidence = "match", None
     elif alone:
@@ -82,11 +90,16 @@ def names_alone(names: Sequence[NameEvidence], config: TextConfig) -> list[NameE
         hit = evidence.hit
         if hit.similarity < config.alone or hit.needs_corroboration or len(hit.band_ids) != 1:
             continue
-        rivals = (other.hit.similarity for other in names
-                  if other is not evidence and other.span.text == evidence.span.text)
-        if all(rival <= hit.similarity - config.margin for rival in rivals):
+        if stands_out(evidence, names, config):
             chosen.append(evidence)
     return chosen
+
+
+def stands_out(evidence: NameEvidence, names: Sequence[NameEvidence], config: TextConfig) -> bool:
+    """Whether `evidence` reads `margin` above every other name read off the same span
+    (the bands of one shared name count as one name)."""
+    return all(other.hit.similarity <= evidence.hit.similarity - config.margin for other in names
+               if other is not evidence and other.span.text == evidence.span.text)
 
 
 def text_match(evidence: NameEvidence, bands: dict[int, dict]) -> dict:

@@ -86,6 +86,27 @@ def test_a_shared_name_is_decided_by_the_visual_witness():
     assert result["detections"][0]["matches"][0]["band_id"] == 2
 
 
+def test_text_reading_two_candidates_alike_accepts_neither():
+    result = fused([detection("unknown", match(125), match(186, 0.4))],
+                   [region("EMPEROR'S", ((125,), 0.62, False), ((186,), 0.62, False))])
+    top = result["detections"][0]
+    assert top["verdict"] == "unknown" and result["bands"] == []
+    assert [m["evidence"] for m in top["matches"]] == [["logo"], ["logo"]]
+
+
+def test_text_that_reads_another_name_as_well_accepts_no_unknown_box():
+    """"EMPEROR'S" read five covers titled "Cover 0x5" at 0.62 each, one of them the
+    box's visual candidate: text that fits other names as well is no second witness."""
+    result = fused([detection("unknown", match(125))],
+                   [region("EMPEROR'S", ((125,), 0.62, False), ((186,), 0.62, False))])
+    assert result["detections"][0]["verdict"] == "unknown" and result["bands"] == []
+
+
+def test_a_shared_name_read_over_two_of_its_bands_picks_neither():
+    result = fused([detection("unknown", match(1), match(2, 0.4))], [region("DEATH", ((1, 2, 3), 1.0, True))])
+    assert result["detections"][0]["verdict"] == "unknown" and result["bands"] == []
+
+
 def test_two_close_names_from_one_span_name_neither_alone():
     result = fused([detection("unknown")], [region("METALICA", ((125,), 0.94, False), ((186,), 0.92, False))])
     assert result["detections"][0]["verdict"] == "unknown"
