@@ -3,10 +3,11 @@ database: only the text witness can name them (BENCHMARKS.md, "Text reading").
 
     .venv/bin/python benchmarks/unindexed_text.py DATASET WORK [--share 0.33] [--seed 0] [--styles legible]
 
-WORK/dataset is DATASET with its photos, annotations, splits and bands linked and a
-references.csv without the held-out bands' rows; WORK/index is its bundle (`kyb index
-build`, default preset, calibrated on its gallery, as a scrape would be: the train photos
-show held-out bands that the calibration would count as known). Then every test photo is
+WORK/dataset is DATASET with its photos, annotations, splits, bands and albums (whose
+titles the text witness reads too) linked and a references.csv without the held-out
+bands' rows; WORK/index is its bundle (`kyb index build`, default preset, calibrated on
+its gallery, as a scrape would be: the train photos show held-out bands that the
+calibration would count as known). Then every test photo is
 detected once and answered with the text witness on and off. Reported: band precision and
 recall over all bands, recall of the held-out bands, and the precision of the bands that
 text named alone. With `--styles legible`, the held-out bands are drawn among those whose
@@ -35,7 +36,7 @@ from retrieval.evaluate_e2e import dataset_store, photo_truth, score_photo  # no
 from retrieval.pipeline import Pipeline, PipelineConfig, load_detector  # noqa: E402
 from retrieval.text_stage import TextStage  # noqa: E402
 
-LINKED = ("photos", "annotations", "splits", "references", "bands.csv")
+LINKED = ("photos", "annotations", "splits", "references", "bands.csv", "albums.csv")
 
 
 def held_out_bands(dataset_root: Path, share: float, seed: int, styles: set[str] | None = None) -> set[int]:
@@ -77,7 +78,7 @@ def derived_dataset(source: Path, target: Path, held: set[int]) -> None:
     """`source` linked into `target`, its references.csv without the rows of `held` bands."""
     target.mkdir(parents=True, exist_ok=True)
     for name in LINKED:
-        if not (target / name).exists():
+        if (source / name).exists() and not (target / name).exists():
             (target / name).symlink_to((source / name).resolve())
     with open(source / "references.csv", newline="") as rows, \
             open(target / "references.csv", "w", newline="") as kept:

@@ -355,6 +355,13 @@ class Store:
         with self.engine.connect() as conn:
             return [(row[0], row[1]) for row in conn.execute(sa.select(bands.c.band_id, bands.c.name))]
 
+    def album_titles(self) -> list[tuple[int, str]]:
+        """(band_id, title) of every titled album: what the text witness reads on covers."""
+        albums = self.schema.albums
+        with self.engine.connect() as conn:
+            query = sa.select(albums.c.band_id, albums.c.title).where(albums.c.title.is_not(None))
+            return [(row[0], row[1]) for row in conn.execute(query)]
+
     def search_bands(self, query: str, limit: int = 20) -> list[dict]:
         """Bands whose name starts with `query`, ignoring case, accents and spacing.
 

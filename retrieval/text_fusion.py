@@ -11,7 +11,11 @@ Per detection (its text read by retrieval/text_stage.py):
   leads the box's matches with `evidence` ``["text"]`` and no `ref_id` (a band with no
   reference image, or one the image index got wrong while the print spells it out);
 - a name shared by several bands, a short name or a common word never names a band by
-  itself: the detection's `text.candidates` lists every band it may be instead.
+  itself: the detection's `text.candidates` lists every band it may be instead, unless
+  another line of the box surely reads an album title of exactly one of those bands
+  ("DEATH" over "SCREAM BLOODY GORE"): then that band, the title as its `album`;
+- an album title read surely is a witness for the visual candidates that released it, as
+  a band name is.
 Text outside every box names bands by itself at the same strict rule, each as a detection
 of its own over the text's box (detector score 0).
 """
@@ -19,7 +23,11 @@ of its own over the text's box (detector score 0).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
+import numpy as np
+
+from data.boxes import box_iou
 from retrieval.result import band_fields, photo_bands
 from retrieval.text_stage import RegionText, TextConfig, TextReading, centre_in
 from text.witness import NameEvidence
@@ -43,8 +51,9 @@ def fuse_detection(entry: dict, region: RegionText, bands: dict[int, dict], conf
     """One detection's entry with its text: evidence marked, verdict and order revised."""
     if not region.lines:
         return entry
+    titles = [title for title in region.titles if is_sure(title, config)]
     support: dict[int, NameEvidence] = {}
-    for evidence in region.names:
+    for evidence in (*region.names, *titles):  # a band's name first, then its titles
         for band_id in evidence.hit.band_ids:
             support.setdefault(band_id, evidence)
 
@@ -52,10 +61,11 @@ def fuse_detection(entry: dict, region: RegionText, bands: dict[int, dict], conf
         evidence = support.get(match["band_id"])
         return evidence.hit.similarity if evidence is not None else 0.0
 
-    alone = names_alone(region.names, config)
+    alone = ([(named, None) for named in names_alone(region.names, config)]
+             or titled_names(region, titles, config))
     # Text that surely spells one band corroborates no other: "URVATH CARCASS" read in
     # full is not a second witness for "Carcass of Altar".
-    floor = max(config.corroborate, alone[0].hit.similarity - config.margin if alone else 0.0)
+    floor = max(config.corroborate, alone[0][0].hit.similarity - config.margin if alone else 0.0)
 
     def supported(match: dict) -> bool:
         rivals = (similarity(m) for m in entry["matches"] if m["band_id"] != match["band_id"])
@@ -69,13 +79,14 @@ def fuse_detection(entry: dict, region: RegionText, bands: dict[int, dict], conf
         alone = []  # the two witnesses already agree on the top band
     # "EMPEROR'S" reads five covers titled "Cover 0x5" alike: it accepts none of them.
     best = agreeing[0] if agreeing else None  # the one band text singles out, at its best visual rank
-    if verdict == "unknown" and best and stands_out(support[best["band_id"]], region.names, config):
+    if verdict == "unknown" and best and stands_out(support[best["band_id"]], (*region.names, *region.titles),
+                                                    config):
         matches = [best, *(m for m in matches if m is not best)]
         verdict, confidence = "match", None
     elif alone:
-        named = alone[0]
+        named, album = alone[0]
         band_id = named.hit.band_ids[0]
-        matches = [text_match(named, bands), *(m for m in matches if m["band_id"] != band_id)]
+        matches = [text_match(named, bands, album), *(m for m in matches if m["band_id"] != band_id)]
         verdict, confidence = "match", None
     return {**entry, "verdict": verdict, "confidence": confidence, "matches": matches,
             "text": text_json(region, bands)}
@@ -87,12 +98,35 @@ def names_alone(names: Sequence[NameEvidence], config: TextConfig) -> list[NameE
     off the same span."""
     chosen = []
     for evidence in names:
-        hit = evidence.hit
-        if hit.similarity < config.alone or hit.needs_corroboration or len(hit.band_ids) != 1:
+        if not is_sure(evidence, config) or len(evidence.hit.band_ids) != 1:
             continue
         if stands_out(evidence, names, config):
             chosen.append(evidence)
     return chosen
+
+
+def is_sure(evidence: NameEvidence, config: TextConfig) -> bool:
+    """Whether a reading is sure enough to decide by itself: similarity at least `alone`,
+    neither short nor a common word."""
+    return evidence.hit.similarity >= config.alone and not evidence.hit.needs_corroboration
+
+
+def titled_names(region: RegionText, titles: Sequence[NameEvidence],
+                 config: TextConfig) -> list[tuple[NameEvidence, str]]:
+    """Names shared by several bands, read at `alone` similarity, that one of the sure
+    `titles` read off another line of the region narrows to one band: (the name's evidence
+    for that band alone, the title). A self-titled album read off the name's own line
+    decides nothing."""
+    found = []
+    for name in region.names:
+        if name.hit.similarity < config.alone or len(name.hit.band_ids) < 2:
+            continue
+        for title in titles:
+            shared = tuple(band_id for band_id in name.hit.band_ids if band_id in title.hit.band_ids)
+            if len(shared) == 1 and box_iou(np.array([title.span.box]), np.array([name.span.box]))[0, 0] == 0:
+                found.append((NameEvidence(replace(name.hit, band_ids=shared), name.span), title.hit.name))
+                break
+    return found
 
 
 def stands_out(evidence: NameEvidence, names: Sequence[NameEvidence], config: TextConfig) -> bool:
@@ -102,10 +136,10 @@ def stands_out(evidence: NameEvidence, names: Sequence[NameEvidence], config: Te
                if other is not evidence and other.span.text == evidence.span.text)
 
 
-def text_match(evidence: NameEvidence, bands: dict[int, dict]) -> dict:
+def text_match(evidence: NameEvidence, bands: dict[int, dict], album: str | None = None) -> dict:
     """A match named by text alone: no reference image, no inliers; its score is the
-    name similarity."""
-    return {**band_fields(evidence.hit.band_ids[0], bands), "album": None, "ref_id": None,
+    name similarity; `album`: the album title read beside a shared name."""
+    return {**band_fields(evidence.hit.band_ids[0], bands), "album": album, "ref_id": None,
             "score": evidence.hit.similarity, "inliers": None, "evidence": ["text"]}
 
 

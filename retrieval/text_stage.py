@@ -81,10 +81,12 @@ class TextConfig:
 
 @dataclass(frozen=True)
 class RegionText:
-    """The lines read in one region and the names they may be, best first."""
+    """The lines read in one region, the band names they may be and the album titles
+    (of the database's discographies) they may be, each best first."""
 
     lines: tuple[TextLine, ...]
     names: tuple[NameEvidence, ...]
+    titles: tuple[NameEvidence, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,16 +105,19 @@ class TextReading:
 
     def band_ids(self) -> set[int]:
         """Every band any region's text may name: read from the database in one batch."""
-        return {band_id for region in (*self.boxes, self.outside) for evidence in region.names
-                for band_id in evidence.hit.band_ids}
+        return {band_id for region in (*self.boxes, self.outside)
+                for evidence in (*region.names, *region.titles) for band_id in evidence.hit.band_ids}
 
 
 class TextStage:
-    """The loaded OCR reader and the name index of every band in the database."""
+    """The loaded OCR reader, the name index of every band in the database and, where the
+    database holds discographies, the index of every album title."""
 
-    def __init__(self, reader: TextReader, names: NameIndex, config: TextConfig | None = None):
+    def __init__(self, reader: TextReader, names: NameIndex, config: TextConfig | None = None,
+                 titles: NameIndex | None = None):
         self.reader = reader
         self.names = names
+        self.titles = titles
         self.config = config or TextConfig()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kyb-text")
 
@@ -123,7 +128,10 @@ class TextStage:
             return None
         config = config or TextConfig()
         names = NameIndex(store.band_names(), normalize=name_key)
-        return cls(load_reader(config.reader), names, config) if len(names) else None
+        titles = NameIndex(store.album_titles(), normalize=name_key)
+        if not len(names):
+            return None
+        return cls(load_reader(config.reader), names, config, titles if len(titles) else None)
 
     def read(self, image: np.ndarray, boxes: Sequence[Sequence[float]],
              whole_quads: Sequence[np.ndarray] | None = None) -> TextReading:
@@ -166,8 +174,11 @@ class TextStage:
         return self._worker.submit(lambda: self.read(image, boxes, begun.result() if begun else None))
 
     def _region(self, lines: Sequence[TextLine]) -> RegionText:
-        names = named_bands(self.names, lines, reread_below=self.config.alone) if lines else []
-        return RegionText(tuple(lines), tuple(names))
+        if not lines:
+            return RegionText((), ())
+        names = named_bands(self.names, lines, reread_below=self.config.alone)
+        titles = named_bands(self.titles, lines) if self.titles is not None else []
+        return RegionText(tuple(lines), tuple(names), tuple(titles))
 
     def _lines_to_recognise(self, quads: Sequence[np.ndarray],
                             boxes: Sequence[Sequence[float]]) -> list[np.ndarray]:

@@ -2,6 +2,8 @@
 readings: agreement, promotion of an `unknown`, text alone, shared names, common words,
 and text outside every box."""
 
+from dataclasses import replace
+
 from retrieval.result import photo_bands
 from retrieval.text_fusion import fuse_text
 from retrieval.text_stage import RegionText, TextConfig, TextReading
@@ -30,6 +32,14 @@ def region(text: str, *hits: tuple[tuple[int, ...], float, bool], box=(10, 10, 9
     span = Span(text, box, 0.95)
     return RegionText((line,), tuple(NameEvidence(NameHit(ids, BANDS[ids[0]]["name"], sim, common), span)
                                      for ids, sim, common in hits))
+
+
+def with_title(read: RegionText, title: str, band_ids: tuple[int, ...], similarity: float,
+               box=(10, 50, 90, 70)) -> RegionText:
+    """`read` with an album title of `band_ids` read off a line at `box`."""
+    line = TextLine(box, title.upper(), 0.95)
+    evidence = NameEvidence(NameHit(band_ids, title, similarity, False), Span(title.upper(), box, 0.95))
+    return replace(read, lines=(*read.lines, line), titles=(*read.titles, evidence))
 
 
 def fused(detections: list[dict], regions: list[RegionText], outside: RegionText | None = None) -> dict:
@@ -105,6 +115,33 @@ def test_text_that_reads_another_name_as_well_accepts_no_unknown_box():
 def test_a_shared_name_read_over_two_of_its_bands_picks_neither():
     result = fused([detection("unknown", match(1), match(2, 0.4))], [region("DEATH", ((1, 2, 3), 1.0, True))])
     assert result["detections"][0]["verdict"] == "unknown" and result["bands"] == []
+
+
+def test_an_album_title_read_beside_a_shared_name_decides_the_band():
+    read = with_title(region("DEATH", ((1, 2, 3), 1.0, True)), "Scream Bloody Gore", (2, 9), 0.95)
+    result = fused([detection("unknown", match(186))], [read])
+    top = result["detections"][0]
+    assert top["verdict"] == "match" and [m["band_id"] for m in top["matches"]] == [2, 186]
+    assert top["matches"][0]["album"] == "Scream Bloody Gore" and top["matches"][0]["evidence"] == ["text"]
+
+
+def test_a_self_titled_album_read_off_the_name_itself_decides_nothing():
+    read = with_title(region("DEATH", ((1, 2, 3), 1.0, True)), "Death", (2,), 1.0, box=(10, 10, 90, 40))
+    result = fused([detection("unknown", match(186))], [read])
+    assert result["detections"][0]["verdict"] == "unknown" and result["bands"] == []
+
+
+def test_a_weakly_read_title_decides_no_shared_name():
+    read = with_title(region("DEATH", ((1, 2, 3), 1.0, True)), "Scream Bloody Gore", (2,), 0.8)
+    assert fused([detection("unknown")], [read])["detections"][0]["verdict"] == "unknown"
+
+
+def test_a_sure_album_title_corroborates_the_visual_candidate_that_released_it():
+    read = with_title(region("ZZYZX"), "Ride the Lightning", (125, 9), 1.0)
+    result = fused([detection("unknown", match(186), match(125, 0.4))], [read])
+    top = result["detections"][0]
+    assert top["verdict"] == "match" and top["matches"][0]["band_id"] == 125
+    assert top["matches"][0]["evidence"] == ["logo", "text"]
 
 
 def test_two_close_names_from_one_span_name_neither_alone():

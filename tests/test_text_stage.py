@@ -9,7 +9,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from retrieval.store import Store
-from retrieval.text_stage import TextStage
+from retrieval.text_fusion import fuse_text
+from retrieval.text_stage import TextConfig, TextStage
 from tests.test_text_ocr import FONT, printed
 from text.ocr import box_quad, ocr_available
 
@@ -209,3 +210,25 @@ def test_a_wide_box_in_which_no_text_was_found_is_read_whole_as_one_line(stage):
     wide, square_box = TextStage(blind, stage.names, stage.config).read(photo, [banner, square]).boxes
     assert blind.asked[0] == 1  # the banner alone, not the square box
     assert wide.names[0].hit.band_ids == (125,) and not square_box.lines
+
+
+def test_an_album_title_printed_under_a_shared_name_names_the_band_that_released_it(tmp_path):
+    if not ocr_available():
+        pytest.skip("the OCR model wheel is not installed")
+    store = Store.open(f"sqlite:///{tmp_path / 'kyb.sqlite'}", create=True)
+    store.upsert("bands", [{"band_id": band_id, "name": "Death"} for band_id in (1, 2, 3)])
+    store.upsert("albums", [{"album_id": 10, "band_id": 2, "title": "Scream Bloody Gore"},
+                            {"album_id": 11, "band_id": 3, "title": "Leprosy"}])
+    assert sorted(store.album_titles()) == [(2, "Scream Bloody Gore"), (3, "Leprosy")]
+    cover = printed(["DEATH", "SCREAM BLOODY GORE"])
+    box = (0, 0, cover.shape[1], cover.shape[0])
+    reading = TextStage.load(store).read(cover, [box])
+    region, = reading.boxes
+    assert region.names[0].hit.band_ids == (1, 2, 3) and region.titles[0].hit.band_ids == (2,)
+    detection = {"box": list(box), "kind": "album", "score": 0.9, "verdict": "unknown", "confidence": 0.2,
+                 "matches": []}
+    result = fuse_text({"image": {}, "detections": [detection], "bands": [], "timings_ms": {}}, reading,
+                       {band_id: {"name": "Death"} for band_id in (1, 2, 3)}, TextConfig())
+    named = result["detections"][0]["matches"][0]
+    assert (named["band_id"], named["album"]) == (2, "Scream Bloody Gore")
+    store.close()
