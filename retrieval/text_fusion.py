@@ -12,8 +12,9 @@ Per detection (its text read by retrieval/text_stage.py):
   reference image, or one the image index got wrong while the print spells it out);
 - a name shared by several bands, a short name or a common word never names a band by
   itself: the detection's `text.candidates` lists every band it may be instead, unless
-  another line of the box surely reads an album title of exactly one of those bands
-  ("DEATH" over "SCREAM BLOODY GORE"): then that band, the title as its `album`;
+  other text (an album title, a country, a genre) points to exactly one of the bands of a
+  shared name (retrieval/shared_names.py): then that band, a deciding title as its
+  `album`;
 - an album title read surely is a witness for the visual candidates that released it, as
   a band name is.
 Text outside every box names bands by itself at the same strict rule, each as a detection
@@ -23,13 +24,11 @@ of its own over the text's box (detector score 0).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
-import numpy as np
-
-from data.boxes import box_iou
 from retrieval.result import band_fields, photo_bands
+from retrieval.shared_names import decided_names, is_sure
 from retrieval.text_stage import RegionText, TextConfig, TextReading, centre_in
+from text.ocr import TextLine
 from text.witness import NameEvidence
 
 #: Bands listed in a detection's `text.candidates`.
@@ -39,7 +38,9 @@ CANDIDATES = 10
 def fuse_text(result: dict, reading: TextReading, bands: dict[int, dict], config: TextConfig) -> dict:
     """`result` (pipeline.assemble's JSON) with the text witness of `reading` added;
     `bands` holds the database rows of every band `reading` may name."""
-    detections = [fuse_detection(entry, region, bands, config)
+    photo_lines = list({line.box: line for region in (*reading.boxes, reading.outside)
+                        for line in region.lines}.values())
+    detections = [fuse_detection(entry, region, bands, config, photo_lines)
                   for entry, region in zip(result["detections"], reading.boxes, strict=True)]
     detections += [text_detection(evidence, reading.outside, bands)
                    for evidence in names_alone(reading.outside.names, config)]
@@ -47,8 +48,11 @@ def fuse_text(result: dict, reading: TextReading, bands: dict[int, dict], config
             "timings_ms": {**result["timings_ms"], "text": reading.ms}}
 
 
-def fuse_detection(entry: dict, region: RegionText, bands: dict[int, dict], config: TextConfig) -> dict:
-    """One detection's entry with its text: evidence marked, verdict and order revised."""
+def fuse_detection(entry: dict, region: RegionText, bands: dict[int, dict], config: TextConfig,
+                   photo_lines: Sequence[TextLine] = ()) -> dict:
+    """One detection's entry with its text: evidence marked, verdict and order revised;
+    `photo_lines`: every line read on the photo (a country or genre printed anywhere may
+    decide between bands that share a name)."""
     if not region.lines:
         return entry
     titles = [title for title in region.titles if is_sure(title, config)]
@@ -62,7 +66,7 @@ def fuse_detection(entry: dict, region: RegionText, bands: dict[int, dict], conf
         return evidence.hit.similarity if evidence is not None else 0.0
 
     alone = ([(named, None) for named in names_alone(region.names, config)]
-             or titled_names(region, titles, config))
+             or decided_names(region, titles, photo_lines, bands, config))
     # Text that surely spells one band corroborates no other: "URVATH CARCASS" read in
     # full is not a second witness for "Carcass of Altar".
     floor = max(config.corroborate, alone[0][0].hit.similarity - config.margin if alone else 0.0)
@@ -103,30 +107,6 @@ def names_alone(names: Sequence[NameEvidence], config: TextConfig) -> list[NameE
         if stands_out(evidence, names, config):
             chosen.append(evidence)
     return chosen
-
-
-def is_sure(evidence: NameEvidence, config: TextConfig) -> bool:
-    """Whether a reading is sure enough to decide by itself: similarity at least `alone`,
-    neither short nor a common word."""
-    return evidence.hit.similarity >= config.alone and not evidence.hit.needs_corroboration
-
-
-def titled_names(region: RegionText, titles: Sequence[NameEvidence],
-                 config: TextConfig) -> list[tuple[NameEvidence, str]]:
-    """Names shared by several bands, read at `alone` similarity, that one of the sure
-    `titles` read off another line of the region narrows to one band: (the name's evidence
-    for that band alone, the title). A self-titled album read off the name's own line
-    decides nothing."""
-    found = []
-    for name in region.names:
-        if name.hit.similarity < config.alone or len(name.hit.band_ids) < 2:
-            continue
-        for title in titles:
-            shared = tuple(band_id for band_id in name.hit.band_ids if band_id in title.hit.band_ids)
-            if len(shared) == 1 and box_iou(np.array([title.span.box]), np.array([name.span.box]))[0, 0] == 0:
-                found.append((NameEvidence(replace(name.hit, band_ids=shared), name.span), title.hit.name))
-                break
-    return found
 
 
 def stands_out(evidence: NameEvidence, names: Sequence[NameEvidence], config: TextConfig) -> bool:

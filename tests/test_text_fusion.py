@@ -12,7 +12,10 @@ from text.ocr import TextLine
 from text.witness import NameEvidence, Span
 
 BANDS = {125: {"name": "Metallica", "url": "u125"}, 186: {"name": "Cannibal Corpse", "url": "u186"},
-         7: {"name": "Iron Maiden"}, 1: {"name": "Death"}, 2: {"name": "Death"}, 3: {"name": "Death"}}
+         7: {"name": "Iron Maiden"}, 1: {"name": "Death", "country": "Sweden", "genre": "Black Metal"},
+         2: {"name": "Death", "country": "United States",
+             "genre": "Death Metal (early); Progressive Death Metal (later)"},
+         3: {"name": "Death", "country": "Germany", "genre": "Thrash Metal"}}
 CONFIG = TextConfig()
 
 
@@ -134,6 +137,36 @@ def test_a_self_titled_album_read_off_the_name_itself_decides_nothing():
 def test_a_weakly_read_title_decides_no_shared_name():
     read = with_title(region("DEATH", ((1, 2, 3), 1.0, True)), "Scream Bloody Gore", (2,), 0.8)
     assert fused([detection("unknown")], [read])["detections"][0]["verdict"] == "unknown"
+
+
+def printed_elsewhere(text: str) -> RegionText:
+    """A line read outside every box."""
+    return RegionText((TextLine((200, 200, 380, 230), text, 0.95),), ())
+
+
+def test_a_genre_printed_on_the_photo_decides_a_shared_name():
+    result = fused([detection("unknown")], [region("DEATH", ((1, 2, 3), 1.0, True))],
+                   printed_elsewhere("PROGRESSIVE DEATH METAL"))
+    top = result["detections"][0]
+    named = top["matches"][0]
+    assert top["verdict"] == "match" and (named["band_id"], named["album"]) == (2, None)
+
+
+def test_a_country_printed_on_the_photo_decides_a_shared_name():
+    result = fused([detection("unknown")], [region("DEATH", ((1, 2, 3), 1.0, True))],
+                   printed_elsewhere("TOUR 1991 - USA"))
+    assert result["detections"][0]["matches"][0]["band_id"] == 2
+
+
+def test_text_that_fits_two_bands_of_a_shared_name_decides_nothing():
+    result = fused([detection("unknown")], [region("DEATH", ((1, 2, 3), 1.0, True))],
+                   printed_elsewhere("BLACK METAL FROM GERMANY"))
+    assert result["detections"][0]["verdict"] == "unknown" and result["bands"] == []
+
+
+def test_a_genre_read_off_the_names_own_line_decides_nothing():
+    result = fused([detection("unknown")], [region("DEATH METAL", ((1, 2, 3), 1.0, True))])
+    assert result["detections"][0]["verdict"] == "unknown"
 
 
 def test_a_sure_album_title_corroborates_the_visual_candidate_that_released_it():
