@@ -128,9 +128,9 @@ class TextStage:
             return None
         config = config or TextConfig()
         names = NameIndex(store.band_names(), normalize=name_key)
-        titles = NameIndex(store.album_titles(), normalize=name_key)
         if not len(names):
             return None
+        titles = NameIndex(store.album_titles(), normalize=name_key)
         return cls(load_reader(config.reader), names, config, titles if len(titles) else None)
 
     def read(self, image: np.ndarray, boxes: Sequence[Sequence[float]],
