@@ -334,6 +334,8 @@ class Pipeline:
         started = time.perf_counter()
         band_ids, album_ids = matched_ids(results)
         bands, albums = lookup(self.store, band_ids | (reading.band_ids() if reading else set()), album_ids)
+        if reading is not None:
+            reading = self.text.with_titles(reading, self.store, band_ids)
         lookup_ms = (time.perf_counter() - started) * 1000
         result = assemble(image.shape, detections, results, bands, albums,
                           stage_timings(detect_ms, results, lookup_ms))

@@ -355,12 +355,13 @@ class Store:
         with self.engine.connect() as conn:
             return [(row[0], row[1]) for row in conn.execute(sa.select(bands.c.band_id, bands.c.name))]
 
-    def album_titles(self) -> list[tuple[int, str]]:
-        """(band_id, title) of every titled album: what the text witness reads on covers."""
+    def album_titles(self, band_ids: Iterable[int]) -> list[tuple[int, str]]:
+        """(band_id, title) of the titled albums of `band_ids`, in one query per 500 ids."""
         albums = self.schema.albums
         with self.engine.connect() as conn:
-            query = sa.select(albums.c.band_id, albums.c.title).where(albums.c.title.is_not(None))
-            return [(row[0], row[1]) for row in conn.execute(query)]
+            return [(row[0], row[1]) for chunk in _chunks(sorted({int(i) for i in band_ids}), _IN_CHUNK)
+                    for row in conn.execute(sa.select(albums.c.band_id, albums.c.title).where(
+                        albums.c.band_id.in_(chunk), albums.c.title.is_not(None)))]
 
     def search_bands(self, query: str, limit: int = 20) -> list[dict]:
         """Bands whose name starts with `query`, ignoring case, accents and spacing.

@@ -81,8 +81,8 @@ class TextConfig:
 
 @dataclass(frozen=True)
 class RegionText:
-    """The lines read in one region, the band names they may be and the album titles
-    (of the database's discographies) they may be, each best first."""
+    """The lines read in one region, the band names they may be and, once
+    `TextStage.with_titles` has looked, the album titles they may be, each best first."""
 
     lines: tuple[TextLine, ...]
     names: tuple[NameEvidence, ...]
@@ -105,19 +105,16 @@ class TextReading:
 
     def band_ids(self) -> set[int]:
         """Every band any region's text may name: read from the database in one batch."""
-        return {band_id for region in (*self.boxes, self.outside)
-                for evidence in (*region.names, *region.titles) for band_id in evidence.hit.band_ids}
+        return {band_id for region in (*self.boxes, self.outside) for evidence in region.names
+                for band_id in evidence.hit.band_ids}
 
 
 class TextStage:
-    """The loaded OCR reader, the name index of every band in the database and, where the
-    database holds discographies, the index of every album title."""
+    """The loaded OCR reader and the name index of every band in the database."""
 
-    def __init__(self, reader: TextReader, names: NameIndex, config: TextConfig | None = None,
-                 titles: NameIndex | None = None):
+    def __init__(self, reader: TextReader, names: NameIndex, config: TextConfig | None = None):
         self.reader = reader
         self.names = names
-        self.titles = titles
         self.config = config or TextConfig()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kyb-text")
 
@@ -128,10 +125,7 @@ class TextStage:
             return None
         config = config or TextConfig()
         names = NameIndex(store.band_names(), normalize=name_key)
-        if not len(names):
-            return None
-        titles = NameIndex(store.album_titles(), normalize=name_key)
-        return cls(load_reader(config.reader), names, config, titles if len(titles) else None)
+        return cls(load_reader(config.reader), names, config) if len(names) else None
 
     def read(self, image: np.ndarray, boxes: Sequence[Sequence[float]],
              whole_quads: Sequence[np.ndarray] | None = None) -> TextReading:
@@ -173,12 +167,30 @@ class TextStage:
         so on two cores the two overlap."""
         return self._worker.submit(lambda: self.read(image, boxes, begun.result() if begun else None))
 
+    def with_titles(self, reading: TextReading, store: Store, candidates: set[int]) -> TextReading:
+        """`reading` with the album titles its regions may read: those of `candidates` (the
+        photo's visual candidates) and of every band of a shared name read at `alone`
+        similarity, the only bands a title can decide or corroborate
+        (retrieval/text_fusion.py). Why not every title in the database: a few bands'
+        discographies are read in one query, where a million titles would double the
+        lookups' cost."""
+        shared = {band_id for region in (*reading.boxes, reading.outside) for evidence in region.names
+                  if len(evidence.hit.band_ids) > 1 and evidence.hit.similarity >= self.config.alone
+                  for band_id in evidence.hit.band_ids}
+        titles = store.album_titles(candidates | shared) if candidates | shared else []
+        if not titles:
+            return reading
+        index = NameIndex(titles, normalize=name_key)
+
+        def titled(region: RegionText) -> RegionText:
+            return replace(region, titles=tuple(named_bands(index, region.lines))) if region.lines else region
+
+        return replace(reading, boxes=tuple(titled(region) for region in reading.boxes),
+                       outside=titled(reading.outside))
+
     def _region(self, lines: Sequence[TextLine]) -> RegionText:
-        if not lines:
-            return RegionText((), ())
-        names = named_bands(self.names, lines, reread_below=self.config.alone)
-        titles = named_bands(self.titles, lines) if self.titles is not None else []
-        return RegionText(tuple(lines), tuple(names), tuple(titles))
+        names = named_bands(self.names, lines, reread_below=self.config.alone) if lines else []
+        return RegionText(tuple(lines), tuple(names))
 
     def _lines_to_recognise(self, quads: Sequence[np.ndarray],
                             boxes: Sequence[Sequence[float]]) -> list[np.ndarray]:
