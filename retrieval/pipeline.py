@@ -335,7 +335,7 @@ class Pipeline:
         band_ids, album_ids = matched_ids(results)
         bands, albums = lookup(self.store, band_ids | (reading.band_ids() if reading else set()), album_ids)
         if reading is not None:
-            reading = self.text.with_titles(reading, self.store, band_ids)
+            reading = self.text.with_titles(reading, self.store)
         lookup_ms = (time.perf_counter() - started) * 1000
         result = assemble(image.shape, detections, results, bands, albums,
                           stage_timings(detect_ms, results, lookup_ms))

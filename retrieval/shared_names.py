@@ -36,11 +36,13 @@ def is_sure(evidence: NameEvidence, config: TextConfig) -> bool:
     return evidence.hit.similarity >= config.alone and not evidence.hit.needs_corroboration
 
 
-def decided_names(region: RegionText, titles: Sequence[NameEvidence], photo_lines: Sequence[TextLine],
-                  bands: dict[int, dict], config: TextConfig) -> list[tuple[NameEvidence, str | None]]:
-    """The shared names of `region`, read at `alone` similarity, that the sure `titles` of
-    the region or the country or genre in `photo_lines` narrow to one band: (the name's
-    evidence for that band alone, the title that decided, or None)."""
+def decided_names(region: RegionText, photo_lines: Sequence[TextLine], bands: dict[int, dict],
+                  config: TextConfig) -> list[tuple[NameEvidence, str | None]]:
+    """The shared names of `region`, read at `alone` similarity, that a sure album title
+    read in the region (`region.titles`, `TextStage.with_titles`) or the country or genre
+    in `photo_lines` narrow to one band: (the name's evidence for that band alone, the
+    title that decided, or None)."""
+    titles = [title for title in region.titles if is_sure(title, config)]
     found = []
     for name in region.names:
         if name.hit.similarity < config.alone or len(name.hit.band_ids) < 2:

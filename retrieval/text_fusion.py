@@ -15,8 +15,6 @@ Per detection (its text read by retrieval/text_stage.py):
   other text (an album title, a country, a genre) points to exactly one of the bands of a
   shared name (retrieval/shared_names.py): then that band, a deciding title as its
   `album`;
-- an album title read surely is a witness for the visual candidates that released it, as
-  a band name is.
 Text outside every box names bands by itself at the same strict rule, each as a detection
 of its own over the text's box (detector score 0).
 """
@@ -55,9 +53,8 @@ def fuse_detection(entry: dict, region: RegionText, bands: dict[int, dict], conf
     decide between bands that share a name)."""
     if not region.lines:
         return entry
-    titles = [title for title in region.titles if is_sure(title, config)]
     support: dict[int, NameEvidence] = {}
-    for evidence in (*region.names, *titles):  # a band's name first, then its titles
+    for evidence in region.names:
         for band_id in evidence.hit.band_ids:
             support.setdefault(band_id, evidence)
 
@@ -66,7 +63,7 @@ def fuse_detection(entry: dict, region: RegionText, bands: dict[int, dict], conf
         return evidence.hit.similarity if evidence is not None else 0.0
 
     alone = ([(named, None) for named in names_alone(region.names, config)]
-             or decided_names(region, titles, photo_lines, bands, config))
+             or decided_names(region, photo_lines, bands, config))
     # Text that surely spells one band corroborates no other: "URVATH CARCASS" read in
     # full is not a second witness for "Carcass of Altar".
     floor = max(config.corroborate, alone[0][0].hit.similarity - config.margin if alone else 0.0)
@@ -83,8 +80,7 @@ def fuse_detection(entry: dict, region: RegionText, bands: dict[int, dict], conf
         alone = []  # the two witnesses already agree on the top band
     # "EMPEROR'S" reads five covers titled "Cover 0x5" alike: it accepts none of them.
     best = agreeing[0] if agreeing else None  # the one band text singles out, at its best visual rank
-    if verdict == "unknown" and best and stands_out(support[best["band_id"]], (*region.names, *region.titles),
-                                                    config):
+    if verdict == "unknown" and best and stands_out(support[best["band_id"]], region.names, config):
         matches = [best, *(m for m in matches if m is not best)]
         verdict, confidence = "match", None
     elif alone:

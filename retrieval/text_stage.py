@@ -167,17 +167,16 @@ class TextStage:
         so on two cores the two overlap."""
         return self._worker.submit(lambda: self.read(image, boxes, begun.result() if begun else None))
 
-    def with_titles(self, reading: TextReading, store: Store, candidates: set[int]) -> TextReading:
-        """`reading` with the album titles its regions may read: those of `candidates` (the
-        photo's visual candidates) and of every band of a shared name read at `alone`
-        similarity, the only bands a title can decide or corroborate
-        (retrieval/text_fusion.py). Why not every title in the database: a few bands'
+    def with_titles(self, reading: TextReading, store: Store) -> TextReading:
+        """`reading` with the album titles its regions may read: those of the bands of every
+        shared name read at `alone` similarity, between which a title may decide
+        (retrieval/shared_names.py). Why not every title in the database: a few bands'
         discographies are read in one query, where a million titles would double the
-        lookups' cost."""
+        lookups' cost, and most photos show no shared name."""
         shared = {band_id for region in (*reading.boxes, reading.outside) for evidence in region.names
                   if len(evidence.hit.band_ids) > 1 and evidence.hit.similarity >= self.config.alone
                   for band_id in evidence.hit.band_ids}
-        titles = store.album_titles(candidates | shared) if candidates | shared else []
+        titles = store.album_titles(shared) if shared else []
         if not titles:
             return reading
         index = NameIndex(titles, normalize=name_key)

@@ -169,12 +169,12 @@ def test_a_genre_read_off_the_names_own_line_decides_nothing():
     assert result["detections"][0]["verdict"] == "unknown"
 
 
-def test_a_sure_album_title_corroborates_the_visual_candidate_that_released_it():
-    read = with_title(region("ZZYZX"), "Ride the Lightning", (125, 9), 1.0)
+def test_an_album_title_alone_accepts_no_unknown_box():
+    """A title is printed on merch that is not its band's ("FLAMEMOON" read as a title of
+    the box's visual candidate Flametomb): it decides only between bands of a name read."""
+    read = with_title(region("ZZYZX"), "Ride the Lightning", (125,), 1.0)
     result = fused([detection("unknown", match(186), match(125, 0.4))], [read])
-    top = result["detections"][0]
-    assert top["verdict"] == "match" and top["matches"][0]["band_id"] == 125
-    assert top["matches"][0]["evidence"] == ["logo", "text"]
+    assert result["detections"][0]["verdict"] == "unknown" and result["bands"] == []
 
 
 def test_two_close_names_from_one_span_name_neither_alone():
