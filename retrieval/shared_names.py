@@ -44,9 +44,7 @@ def decided_names(region: RegionText, photo_lines: Sequence[TextLine], bands: di
     title that decided, or None)."""
     titles = [title for title in region.titles if is_sure(title, config)]
     found = []
-    for name in region.names:
-        if name.hit.similarity < config.alone or len(name.hit.band_ids) < 2:
-            continue
+    for name in region.shared_names(config.alone):
         for title in titles:
             shared = tuple(band_id for band_id in name.hit.band_ids if band_id in title.hit.band_ids)
             if len(shared) == 1 and _apart(title.span.box, name.span.box):

@@ -88,6 +88,11 @@ class RegionText:
     names: tuple[NameEvidence, ...]
     titles: tuple[NameEvidence, ...] = ()
 
+    def shared_names(self, similarity: float) -> list[NameEvidence]:
+        """The names read at `similarity` or more that several bands carry."""
+        return [evidence for evidence in self.names
+                if len(evidence.hit.band_ids) > 1 and evidence.hit.similarity >= similarity]
+
 
 @dataclass(frozen=True)
 class TextReading:
@@ -173,9 +178,8 @@ class TextStage:
         (retrieval/shared_names.py). Why not every title in the database: a few bands'
         discographies are read in one query, where a million titles would double the
         lookups' cost, and most photos show no shared name."""
-        shared = {band_id for region in (*reading.boxes, reading.outside) for evidence in region.names
-                  if len(evidence.hit.band_ids) > 1 and evidence.hit.similarity >= self.config.alone
-                  for band_id in evidence.hit.band_ids}
+        shared = {band_id for region in (*reading.boxes, reading.outside)
+                  for evidence in region.shared_names(self.config.alone) for band_id in evidence.hit.band_ids}
         titles = store.album_titles(shared) if shared else []
         if not titles:
             return reading
