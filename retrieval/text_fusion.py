@@ -47,7 +47,7 @@ def fuse_text(result: dict, reading: TextReading, bands: dict[int, dict], config
 
 
 def fuse_detection(entry: dict, region: RegionText, bands: dict[int, dict], config: TextConfig,
-                   photo_lines: Sequence[TextLine] = ()) -> dict:
+                   photo_lines: Sequence[TextLine]) -> dict:
     """One detection's entry with its text: evidence marked, verdict and order revised;
     `photo_lines`: every line read on the photo (a country or genre printed anywhere may
     decide between bands that share a name)."""
