@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -70,7 +70,6 @@ class Backbone:
     channels: int
     stride: int = STRIDE
     classifier: keras.Model | None = None
-    _graphs: dict = field(default_factory=dict, repr=False, compare=False)
 
     @staticmethod
     def preprocess(images: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
@@ -86,11 +85,10 @@ class Backbone:
     def feature_map(self, images) -> np.ndarray:
         """conv5 of the batch: (N, ceil(H/32), ceil(W/32), channels) float32.
 
-        Why the padding: TensorFlow traces a graph for every new input shape (a second or
-        more each) and, after a few, falls back to a shape-generic graph that runs two to
-        three times slower. Crops come in every shape, so the batch is padded (edge pixels
-        repeated) up to a multiple of `SHAPE_STEP` a side, runs through the one graph
-        traced for that padded shape, and the cells of the padding are cut off again.
+        The batch is padded (edge pixels repeated) up to a multiple of `SHAPE_STEP` a side,
+        run through the network, and the cells of the padding are cut off again. Why the
+        padding: crops of nearby sizes then share one padded shape and run through the
+        network together (`feature_maps`), and every stored vector was computed this way.
         """
         batch = self.preprocess(images)
         height, width = batch.shape[1:3]
@@ -116,16 +114,15 @@ class Backbone:
 
     def _run(self, padded: np.ndarray) -> np.ndarray:
         """The network on a padded batch (the one call that costs)."""
-        return np.asarray(self._graph(padded.shape[1:])(tf.constant(padded)), np.float32)
+        return np.asarray(self._graph(tf.constant(padded)), np.float32)
 
-    def _graph(self, shape: tuple[int, ...]):
-        """The model traced once for batches of images of exactly `shape` (H, W, C), of any
-        size. Why any size: a build batches references by the score, in every count, and
-        a graph per batch size traced hundreds (seconds each, in every worker)."""
-        if shape not in self._graphs:
-            self._graphs[shape] = tf.function(functools.partial(self.model, training=False),
-                                              input_signature=[tf.TensorSpec((None, *shape), tf.float32)])
-        return self._graphs[shape]
+    @functools.cached_property
+    def _graph(self):
+        """The model traced once for batches of any size and shape. Why one graph: a graph
+        traced per padded shape cost about a second for each new shape a photo's crops
+        brought, many times the network's own run, and ran no faster than this one."""
+        return tf.function(functools.partial(self.model, training=False),
+                           input_signature=[tf.TensorSpec((None, None, None, 3), tf.float32)])
 
     def classify(self, images) -> np.ndarray:
         """ImageNet class probabilities (N, 1000); needs ``build_backbone(classifier=True)``."""

@@ -66,6 +66,20 @@ def test_lite0_conv5_is_stride_32_of_any_size(lite0):
     assert trainable == 4_652_008
 
 
+def test_crops_of_every_shape_run_through_one_traced_graph():
+    """A photo's crops come in many shapes and batch sizes; each new traced graph costs
+    about a second, so they must all share one, and its maps must equal a run alone."""
+    backbone = build_backbone("efficientnet-lite0", weights=None)
+    rng = np.random.default_rng(0)
+    crops = [(rng.random((height, width, 3)) * 255).astype(np.uint8)
+             for height, width in [(40, 300), (200, 150), (97, 97), (640, 64), (33, 500)]]
+    maps = backbone.feature_maps(crops)
+    backbone.feature_map(np.zeros((3, 130, 70, 3), np.float32))
+    assert backbone._graph.experimental_get_tracing_count() == 1
+    for crop, fmap in zip(crops, maps, strict=True):
+        np.testing.assert_allclose(fmap, backbone.feature_map(crop)[0], atol=1e-5)
+
+
 def test_preprocess_makes_rgb_float_batches():
     gray = np.full((4, 5), 7, np.uint8)
     batch = Backbone.preprocess(gray)
