@@ -173,12 +173,13 @@ class TextStage:
         return self._worker.submit(lambda: self.read(image, boxes, begun.result() if begun else None))
 
     def with_titles(self, reading: TextReading, store: Store) -> TextReading:
-        """`reading` with the album titles its regions may read: those of the bands of every
-        shared name read at `alone` similarity, between which a title may decide
-        (retrieval/shared_names.py). Why not every title in the database: a few bands'
-        discographies are read in one query, where a million titles would double the
-        lookups' cost, and most photos show no shared name."""
-        shared = {band_id for region in (*reading.boxes, reading.outside)
+        """`reading` with the album titles its boxes may read: those of the bands of every
+        shared name read in a box at `alone` similarity, between which a title may decide
+        (retrieval/shared_names.py). Why boxes only: text outside every box names a band
+        by the strict rule alone, where no title decides. Why not every title in the
+        database: a few bands' discographies are read in one query, where a million titles
+        would double the lookups' cost, and most photos show no shared name."""
+        shared = {band_id for region in reading.boxes
                   for evidence in region.shared_names(self.config.alone) for band_id in evidence.hit.band_ids}
         titles = store.album_titles(shared) if shared else []
         if not titles:
@@ -188,8 +189,7 @@ class TextStage:
         def titled(region: RegionText) -> RegionText:
             return replace(region, titles=tuple(named_bands(index, region.lines))) if region.lines else region
 
-        return replace(reading, boxes=tuple(titled(region) for region in reading.boxes),
-                       outside=titled(reading.outside))
+        return replace(reading, boxes=tuple(titled(region) for region in reading.boxes))
 
     def _region(self, lines: Sequence[TextLine]) -> RegionText:
         names = named_bands(self.names, lines, reread_below=self.config.alone) if lines else []

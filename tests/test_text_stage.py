@@ -10,9 +10,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from retrieval.store import Store
 from retrieval.text_fusion import fuse_text
-from retrieval.text_stage import TextConfig, TextStage
+from retrieval.text_stage import RegionText, TextConfig, TextReading, TextStage
 from tests.test_text_ocr import FONT, printed
-from text.ocr import box_quad, ocr_available
+from text.lookup import NameHit
+from text.ocr import TextLine, box_quad, ocr_available
+from text.witness import NameEvidence, Span
 
 BANDS = [{"band_id": 125, "name": "Metallica"}, {"band_id": 7, "name": "Iron Maiden"},
          {"band_id": 186, "name": "Cannibal Corpse"}, {"band_id": 1, "name": "Death"}]
@@ -217,6 +219,29 @@ def test_album_titles_are_read_only_where_a_shared_name_is(stage, store):
     cover = printed(["METALLICA", "RIDE THE LIGHTNING"])
     read = stage.read(cover, [(0, 0, cover.shape[1], cover.shape[0])])
     assert stage.with_titles(read, store) is read
+
+
+def test_a_shared_name_read_outside_every_box_looks_up_no_album_titles():
+    """Text outside every box names a band by the strict rule alone, so its shared names ask
+    the database nothing; inside a box they do."""
+
+    class AlbumsAsked:
+        def __init__(self):
+            self.asked = []
+
+        def album_titles(self, band_ids):
+            self.asked.append(sorted(band_ids))
+            return [(2, "Scream Bloody Gore")]
+
+    line = TextLine((0, 0, 100, 30), "DEATH", 0.95)
+    death = RegionText((line,), (NameEvidence(NameHit((1, 2, 3), "Death", 1.0, False),
+                                              Span("DEATH", line.box, 0.95)),))
+    stage = TextStage(None, None, TextConfig())
+    store = AlbumsAsked()
+    outside_only = TextReading((), death, 1.0)
+    assert stage.with_titles(outside_only, store) is outside_only and store.asked == []
+    titled = stage.with_titles(TextReading((death,), RegionText((), ()), 1.0), store)
+    assert store.asked == [[1, 2, 3]] and titled.boxes[0].lines == (line,)
 
 
 def test_an_album_title_printed_under_a_shared_name_names_the_band_that_released_it(tmp_path):
